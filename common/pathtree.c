@@ -1,1 +1,433 @@
-/* placeholder: being written */
+/* The URL routing tree behind the router's route table and the configuration
+ * store's conflict checks (pathtree.h). One node per route segment; a node's
+ * children are static segments (an open-addressing hash table, so a node with
+ * 100,000 siblings still matches in O(1)), at most one ":param" child and at
+ * most one "*wildcard" child.
+ *
+ * Invariants, kept by pathtree_add():
+ *   1. Every node lies on the way to at least one stored route (a node with
+ *      route != NULL); an add that fails changes nothing, so conflict messages
+ *      can always name an existing route below any node.
+ *   2. The conflict rules of pathtree.h hold at every node: static children
+ *      and a param child never coexist, and a wildcard child has no sibling.
+ *      Matching still backtracks (static, then param, then wildcard) so it
+ *      stays correct should these rules ever be relaxed.
+ *
+ * Matching semantics (the reference gateway's, plus two decisions of ours):
+ *   - paths are compared byte for byte, still percent-encoded; parameter
+ *     values are returned encoded, decoding is the caller's business;
+ *   - trailing slashes are ignored on both routes and paths;
+ *   - a parameter matches one non-empty segment;
+ *   - a wildcard matches every character after its "/" up to the end of the
+ *     path, '/' included (the route "/files/" "*rest" on "/files/a/b" gives
+ *     rest="a/b"), and also the empty rest: "/files" and "/files/" match it
+ *     with rest="". A route "/files" stored beside it wins for those paths. */
+#include "egw/pathtree.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds the recursion of matching and destroying; real routes have a
+ * handful of segments. */
+#define PATHTREE_MAX_SEGMENTS 256
+
+typedef struct s_node s_node_t;
+struct s_node {
+    s_node_t **slots;  /* static children, open addressing, NULL = free slot */
+    size_t nslots;     /* 0 or a power of two */
+    size_t nstatic;    /* static children stored in slots */
+    s_node_t *param;   /* the ":name" child */
+    s_node_t *wild;    /* the "*name" child */
+    char *route;       /* the route text as added, when a route ends here */
+    void *value;       /* meaningful when route != NULL */
+    uint64_t hash;     /* of seg, for static children */
+    size_t seg_len;
+    char seg[];        /* static text, or the parameter/wildcard name */
+};
+
+struct pathtree {
+    s_node_t *root;
+};
+
+typedef enum { SEG_STATIC, SEG_PARAM, SEG_WILD } s_segkind_t;
+
+/* One segment of a route: its kind and text without the ':'/'*' marker. */
+typedef struct {
+    s_segkind_t kind;
+    const char *text;
+    size_t len;
+} s_seg_t;
+
+static uint64_t s_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static s_node_t *s_node_new(const char *seg, size_t len)
+{
+    s_node_t *self = calloc(1, sizeof *self + len + 1);
+    if (!self)
+        return NULL;
+    memcpy(self->seg, seg, len);
+    self->seg[len] = '\0';
+    self->seg_len = len;
+    self->hash = s_hash(seg, len);
+    return self;
+}
+
+static void s_node_destroy(s_node_t *self)
+{
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->nslots; i++)
+        s_node_destroy(self->slots[i]);
+    free(self->slots);
+    s_node_destroy(self->param);
+    s_node_destroy(self->wild);
+    free(self->route);
+    free(self);
+}
+
+static s_node_t *s_static_find(const s_node_t *self, const char *seg, size_t len)
+{
+    if (self->nstatic == 0)
+        return NULL;
+    uint64_t h = s_hash(seg, len);
+    size_t mask = self->nslots - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        s_node_t *c = self->slots[i];
+        if (!c)
+            return NULL;
+        if (c->hash == h && c->seg_len == len && memcmp(c->seg, seg, len) == 0)
+            return c;
+    }
+}
+
+static void s_slots_put(s_node_t **slots, size_t nslots, s_node_t *child)
+{
+    size_t mask = nslots - 1;
+    size_t i = (size_t)child->hash & mask;
+    while (slots[i])
+        i = (i + 1) & mask;
+    slots[i] = child;
+}
+
+/* Adds a static child known to be absent. Keeps the load at most 1/2 so
+ * probes stay short. Returns 0, or -1 when memory runs out (self unchanged). */
+static int s_static_insert(s_node_t *self, s_node_t *child)
+{
+    if ((self->nstatic + 1) * 2 > self->nslots) {
+        size_t nslots = self->nslots ? self->nslots * 2 : 4;
+        s_node_t **slots = calloc(nslots, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < self->nslots; i++)
+            if (self->slots[i])
+                s_slots_put(slots, nslots, self->slots[i]);
+        free(self->slots);
+        self->slots = slots;
+        self->nslots = nslots;
+    }
+    s_slots_put(self->slots, self->nslots, child);
+    self->nstatic++;
+    return 0;
+}
+
+/* Some route stored at or below self (invariant 1), for conflict messages. */
+static const char *s_any_route(const s_node_t *self)
+{
+    while (self && !self->route) {
+        if (self->param)
+            self = self->param;
+        else if (self->wild)
+            self = self->wild;
+        else {
+            const s_node_t *next = NULL;
+            for (size_t i = 0; i < self->nslots && !next; i++)
+                next = self->slots[i];
+            self = next;
+        }
+    }
+    return self ? self->route : "(unknown)";
+}
+
+static const s_node_t *s_any_static(const s_node_t *self)
+{
+    for (size_t i = 0; i < self->nslots; i++)
+        if (self->slots[i])
+            return self->slots[i];
+    return NULL;
+}
+
+/* Splits a route into segments after stripping one trailing "/". Returns
+ * the number of segments, or -1 with the reason in err. */
+static int s_parse(const char *route, s_seg_t *segs, char *err, size_t err_len)
+{
+    if (!route || route[0] != '/') {
+        snprintf(err, err_len, "invalid path %s: must start with \"/\"", route ? route : "(null)");
+        return -1;
+    }
+    size_t len = strlen(route);
+    if (len == 1)
+        return 0; /* "/" */
+    if (route[len - 1] == '/')
+        len--;
+    int nsegs = 0;
+    int nparams = 0;
+    const char *p = route + 1;
+    const char *end = route + len;
+    while (true) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        const char *seg_end = slash ? slash : end;
+        size_t seg_len = (size_t)(seg_end - p);
+        if (seg_len == 0) {
+            snprintf(err, err_len, "invalid path %s: empty segment", route);
+            return -1;
+        }
+        if (nsegs == PATHTREE_MAX_SEGMENTS) {
+            snprintf(err, err_len, "invalid path %s: more than %d segments", route,
+                     PATHTREE_MAX_SEGMENTS);
+            return -1;
+        }
+        s_seg_t *seg = &segs[nsegs++];
+        seg->kind = p[0] == ':' ? SEG_PARAM : p[0] == '*' ? SEG_WILD : SEG_STATIC;
+        seg->text = seg->kind == SEG_STATIC ? p : p + 1;
+        seg->len = seg->kind == SEG_STATIC ? seg_len : seg_len - 1;
+        if (seg->kind != SEG_STATIC) {
+            if (seg->len == 0) {
+                snprintf(err, err_len, "invalid path %s: %s without a name", route,
+                         seg->kind == SEG_PARAM ? "parameter" : "wildcard");
+                return -1;
+            }
+            if (++nparams > PATHTREE_MAX_PARAMS) {
+                snprintf(err, err_len, "invalid path %s: more than %d parameters", route,
+                         PATHTREE_MAX_PARAMS);
+                return -1;
+            }
+        }
+        if (seg->kind == SEG_WILD && slash) {
+            snprintf(err, err_len, "invalid path %s: wildcard must be the last segment", route);
+            return -1;
+        }
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    return nsegs;
+}
+
+pathtree_t *pathtree_new(void)
+{
+    pathtree_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->root = s_node_new("", 0);
+    if (!self->root) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void pathtree_destroy(pathtree_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_node_destroy((*self_p)->root);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int pathtree_validate(const char *route, char *err, size_t err_len)
+{
+    s_seg_t segs[PATHTREE_MAX_SEGMENTS];
+    return s_parse(route, segs, err, err_len) < 0 ? -1 : 0;
+}
+
+static int s_conflict(const char *route, const s_node_t *existing, char *err, size_t err_len)
+{
+    snprintf(err, err_len, "path conflict: %s conflicts with %s", route, s_any_route(existing));
+    return -1;
+}
+
+int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, size_t err_len)
+{
+    s_seg_t segs[PATHTREE_MAX_SEGMENTS];
+    int nsegs = s_parse(route, segs, err, err_len);
+    if (nsegs < 0)
+        return -1;
+
+    /* Walk the existing nodes, checking the conflict rules, until the route
+     * either ends on an existing node or needs new ones from segment i on. */
+    s_node_t *node = self->root;
+    int i = 0;
+    for (; i < nsegs; i++) {
+        const s_seg_t *seg = &segs[i];
+        s_node_t *next = NULL;
+        if (node->wild) {
+            /* Only the same wildcard may continue, and it ends a route. */
+            if (seg->kind != SEG_WILD || seg->len != node->wild->seg_len ||
+                memcmp(seg->text, node->wild->seg, seg->len) != 0)
+                return s_conflict(route, node->wild, err, err_len);
+            next = node->wild;
+        } else if (seg->kind == SEG_STATIC) {
+            if (node->param)
+                return s_conflict(route, node->param, err, err_len);
+            next = s_static_find(node, seg->text, seg->len);
+        } else {
+            if (node->nstatic)
+                return s_conflict(route, s_any_static(node), err, err_len);
+            if (node->param) {
+                if (seg->kind == SEG_WILD || seg->len != node->param->seg_len ||
+                    memcmp(seg->text, node->param->seg, seg->len) != 0)
+                    return s_conflict(route, node->param, err, err_len);
+                next = node->param;
+            }
+        }
+        if (!next)
+            break;
+        node = next;
+    }
+
+    s_node_t *head = NULL;
+    s_node_t *tail = NULL;
+    char *copy = strdup(route);
+    if (!copy)
+        goto fail;
+    if (i == nsegs) {
+        if (node->route) {
+            free(copy);
+            return s_conflict(route, node, err, err_len);
+        }
+        node->route = copy;
+        node->value = value;
+        return 0;
+    }
+
+    /* Build the missing tail detached, then hang it on node in one step, so
+     * that running out of memory leaves the tree as it was (invariant 1). */
+    for (int j = i; j < nsegs; j++) {
+        s_node_t *n = s_node_new(segs[j].text, segs[j].len);
+        if (!n)
+            goto fail;
+        if (!tail)
+            head = n;
+        else if (segs[j].kind == SEG_PARAM)
+            tail->param = n;
+        else if (segs[j].kind == SEG_WILD)
+            tail->wild = n;
+        else if (s_static_insert(tail, n) != 0) {
+            free(n);
+            goto fail;
+        }
+        tail = n;
+    }
+    tail->route = copy;
+    tail->value = value;
+    if (segs[i].kind == SEG_PARAM)
+        node->param = head;
+    else if (segs[i].kind == SEG_WILD)
+        node->wild = head;
+    else if (s_static_insert(node, head) != 0) {
+        tail->route = NULL;
+        goto fail;
+    }
+    return 0;
+
+fail:
+    s_node_destroy(head);
+    free(copy);
+    snprintf(err, err_len, "out of memory adding path %s", route);
+    return -1;
+}
+
+void *pathtree_get(pathtree_t *self, const char *route)
+{
+    s_seg_t segs[PATHTREE_MAX_SEGMENTS];
+    char err[8]; /* an invalid route is simply not in the tree */
+    int nsegs = s_parse(route, segs, err, sizeof err);
+    if (nsegs < 0)
+        return NULL;
+    const s_node_t *node = self->root;
+    for (int i = 0; i < nsegs && node; i++) {
+        const s_seg_t *seg = &segs[i];
+        if (seg->kind == SEG_STATIC) {
+            node = s_static_find(node, seg->text, seg->len);
+            continue;
+        }
+        node = seg->kind == SEG_PARAM ? node->param : node->wild;
+        if (node && (node->seg_len != seg->len || memcmp(node->seg, seg->text, seg->len) != 0))
+            node = NULL;
+    }
+    return node && node->route ? node->value : NULL;
+}
+
+static bool s_push(pathtree_params_t *params, const s_node_t *n, const char *value, size_t len)
+{
+    if (params->count >= PATHTREE_MAX_PARAMS)
+        return false;
+    pathtree_param_t *p = &params->items[params->count++];
+    p->name = n->seg;
+    p->name_len = n->seg_len;
+    p->value = value;
+    p->value_len = len;
+    return true;
+}
+
+/* Matches the rest of the path [p, end) below n, where p starts a segment
+ * (just after a '/'). Returns the node that ends the matched route, or NULL;
+ * params then holds exactly the parameters on the way to it. */
+static const s_node_t *s_match(const s_node_t *n, const char *p, const char *end,
+                               pathtree_params_t *params)
+{
+    if (p == end) {
+        if (n->route)
+            return n;
+        if (n->wild && s_push(params, n->wild, end, 0))
+            return n->wild;
+        return NULL;
+    }
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    const char *seg_end = slash ? slash : end;
+    const char *next = slash ? slash + 1 : end;
+    size_t len = (size_t)(seg_end - p);
+
+    const s_node_t *c = s_static_find(n, p, len);
+    if (c && (c = s_match(c, next, end, params)))
+        return c;
+    if (n->param && len > 0 && s_push(params, n->param, p, len)) {
+        if ((c = s_match(n->param, next, end, params)))
+            return c;
+        params->count--;
+    }
+    if (n->wild && s_push(params, n->wild, p, (size_t)(end - p)))
+        return n->wild;
+    return NULL;
+}
+
+void *pathtree_match(const pathtree_t *self, const char *path, pathtree_params_t *params)
+{
+    pathtree_params_t scratch;
+    if (!params)
+        params = &scratch;
+    params->count = 0;
+    if (!path || path[0] != '/')
+        return NULL;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    const s_node_t *n = s_match(self->root, path + 1, path + len, params);
+    if (!n) {
+        params->count = 0;
+        return NULL;
+    }
+    return n->value;
+}

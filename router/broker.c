@@ -1,1 +1,801 @@
-/* placeholder: being written */
+/* egw-router's broker loop (Majordomo-style, see docs/architecture.md).
+ *
+ * One thread, one zmq_poll over: the frontend ROUTER (EVENT in, REPLY out),
+ * the backend ROUTER (READY/RESULT/HEARTBEAT in, JOB/HEARTBEAT out), the
+ * Configuration API's notify pipe, and a 250 ms tick that watches PRAGMA
+ * data_version, sends heartbeats and expires deadlines. Every message
+ * leaving the router goes through s_reply_send (to ingress) or
+ * s_worker_send (to a worker). Worker lifecycle: see worker_pool.c. */
+#include "broker.h"
+
+#include "cors_match.h"
+#include "db.h"
+#include "job.h"
+#include "job_queue.h"
+#include "job_table.h"
+#include "route_table.h"
+#include "worker_pool.h"
+
+#include "egw/clock.h"
+#include "egw/log.h"
+#include "egw/wire.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* Liveness, as the architecture fixes it: a heartbeat after 1 s of
+ * idleness, a peer silent for 3 intervals is dead. */
+#define BROKER_HEARTBEAT_MS 1000
+#define BROKER_LIVENESS 3
+/* How often the loop checks data_version, heartbeats and deadlines. The
+ * data_version check makes a row deleted in the sqlite3 shell stop routing
+ * within this delay plus the rebuild time. */
+#define BROKER_TICK_MS 250
+/* A sync job gets this much beyond the function timeout: the worker's own
+ * libcurl cap fires first, so its RESULT normally wins over our 500. */
+#define BROKER_GRACE_MS 2000
+/* Messages handled per socket before looking at the other one, so a flood
+ * on one side cannot starve the other. */
+#define BROKER_BATCH 256
+/* Queue depth on each socket before ZeroMQ pushes back; generous because
+ * messages are small and a burst should queue, not fail. */
+#define BROKER_HWM 100000
+
+#define BROKER_MSG_FAILED "Function call failed. Please check logs."
+#define BROKER_MSG_MALFORMED "HTTP response object malformed"
+
+struct broker {
+    zsock_t *frontend;
+    zsock_t *backend;
+    sqlite3 *db;
+    long long data_version;
+    route_table_t *routes;
+    worker_pool_t *workers;
+    job_table_t *jobs;
+    job_queue_t *queue;
+    metrics_t *metrics;
+    int notify_fd;
+    uint32_t timeout_ms;
+    int64_t next_tick_ms;
+    bool reload_pending;     /* a change was signalled; reload once allowed */
+    const char *reload_why;  /* for the log line */
+    int64_t next_reload_ms;  /* earliest time the next reload may start */
+    uint64_t bad_frames; /* broken or unexpected frames dropped, for logs */
+};
+
+/* ---- route table ---- */
+
+/* Builds a new snapshot, then swaps it in; on failure the old one stays, so
+ * a locked or broken database never leaves the router without routes. */
+static void s_reload(broker_t *self, const char *why)
+{
+    /* Read the version before building: a commit that lands during the
+     * build changes it again, and the next tick rebuilds once more. */
+    long long version = db_data_version(self->db);
+    int64_t start = clock_mono_ms();
+    route_table_t *fresh = route_table_new(self->db);
+    if (!fresh) {
+        log_error("route table reload (%s) failed; keeping the previous one", why);
+        /* Retry on a later tick rather than on every loop iteration. */
+        self->next_reload_ms = clock_mono_ms() + BROKER_TICK_MS;
+        return;
+    }
+    route_table_destroy(&self->routes);
+    self->routes = fresh;
+    self->data_version = version;
+    int64_t end = clock_mono_ms();
+    /* A build that took T ms may not start again before 4T ms have passed,
+     * so a burst of API writes against a 100,000-row table costs at most a
+     * fifth of the loop's time; small tables (T ~ 0) reload at once, which
+     * keeps "create, then call at once" working. */
+    self->next_reload_ms = end + 4 * (end - start);
+    self->reload_pending = false;
+    log_info("route table reloaded (%s): %zu routes, %zu skipped, %lld ms", why,
+             route_table_loaded(fresh), route_table_skipped(fresh), (long long)(end - start));
+}
+
+/* Notes that the configuration changed; the loop reloads as soon as the
+ * throttle allows (s_reload_if_due). */
+static void s_reload_request(broker_t *self, const char *why)
+{
+    self->reload_pending = true;
+    self->reload_why = why;
+}
+
+static void s_reload_if_due(broker_t *self, int64_t now)
+{
+    if (self->reload_pending && now >= self->next_reload_ms)
+        s_reload(self, self->reload_why);
+}
+
+/* ---- sending ---- */
+
+/* Sends [identity][hdr][body] on a ROUTER socket; body is consumed. The
+ * first frame is sent with ZMQ_DONTWAIT: under ZMQ_ROUTER_MANDATORY it fails
+ * with EHOSTUNREACH for a vanished peer, or EAGAIN at the high-water mark,
+ * and the loop must never block on a peer. */
+static int s_send(zsock_t *sock, const void *identity, size_t identity_len,
+                  const wire_hdr_t *hdr, zmq_msg_t *body)
+{
+    void *handle = zsock_resolve(sock);
+    char *buf = NULL;
+    size_t len = 0;
+    if (wire_hdr_encode(hdr, &buf, &len) < 0) {
+        log_error("cannot encode %s header", wire_type_name(hdr->type));
+        goto fail;
+    }
+    if (zmq_send(handle, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        goto fail;
+    /* Once the first frame is accepted ZeroMQ takes the whole message. */
+    if (zmq_send(handle, buf, len, ZMQ_SNDMORE) < 0 || zmq_msg_send(body, handle, 0) < 0)
+        goto fail;
+    free(buf);
+    return 0;
+fail:
+    free(buf);
+    zmq_msg_close(body);
+    return -1;
+}
+
+/* The one builder of messages to ingress. headers and body belong to the
+ * caller; body is consumed. */
+static void s_reply_send(broker_t *self, const uint8_t *identity, size_t identity_len,
+                         uint64_t corr, int status, const wire_kvs_t *headers, zmq_msg_t *body)
+{
+    wire_hdr_t hdr = {.type = WIRE_REPLY, .corr = corr, .status = status};
+    if (headers)
+        hdr.headers = *headers; /* borrowed: hdr is not cleared */
+    if (s_send(self->frontend, identity, identity_len, &hdr, body) < 0)
+        log_warn_errno("REPLY %d for corr %llu not sent (ingress gone?)", status,
+                       (unsigned long long)corr);
+}
+
+/* A REPLY with status and {"errors":[{"message":...}]}; message is one of
+ * our literals (no JSON escaping needed). extra (may be NULL) adds headers. */
+static void s_reply_error(broker_t *self, const uint8_t *identity, size_t identity_len,
+                          uint64_t corr, int status, const char *message, const wire_kvs_t *extra)
+{
+    wire_kvs_t headers = {0};
+    zmq_msg_t body;
+    char text[512];
+    int n = snprintf(text, sizeof text, "{\"errors\":[{\"message\":\"%s\"}]}", message);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+    if (wire_kvs_add(&headers, "Content-Type", "application/json") < 0)
+        goto fail;
+    for (size_t i = 0; extra && i < extra->count; i++)
+        if (wire_kvs_add(&headers, extra->items[i].key, extra->items[i].value) < 0)
+            goto fail;
+    if (zmq_msg_init_size(&body, len) != 0)
+        goto fail;
+    memcpy(zmq_msg_data(&body), text, len);
+    s_reply_send(self, identity, identity_len, corr, status, &headers, &body);
+    wire_kvs_clear(&headers);
+    return;
+fail:
+    log_error("out of memory answering corr %llu", (unsigned long long)corr);
+    wire_kvs_clear(&headers);
+}
+
+static void s_reply_job_error(broker_t *self, job_t *job, int status, const char *message)
+{
+    s_reply_error(self, job->ingress_id, job->ingress_id_len, job->corr, status, message,
+                  &job->cors_headers);
+}
+
+/* The one builder of messages to workers. A failed send marks the worker
+ * dead rather than purging it here, because callers may be iterating the
+ * pool or holding one of its jobs; s_purge runs at the end of the iteration. */
+static int s_worker_send(broker_t *self, worker_t *w, const wire_hdr_t *hdr, zmq_msg_t *body)
+{
+    if (s_send(self->backend, w->identity, w->identity_len, hdr, body) < 0) {
+        log_warn_errno("%s to worker %s failed; dropping the worker", wire_type_name(hdr->type),
+                       w->name);
+        w->dead = true;
+        return -1;
+    }
+    w->last_send_ms = clock_mono_ms();
+    return 0;
+}
+
+static int s_heartbeat(broker_t *self, worker_t *w)
+{
+    wire_hdr_t hdr = {.type = WIRE_HEARTBEAT};
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    return s_worker_send(self, w, &hdr, &body);
+}
+
+/* ---- jobs ---- */
+
+/* Sends job to the live worker with the most credit, or queues it (front
+ * for a job put back after its worker died). A job that can go nowhere is
+ * answered (sync: 503) or dropped (async) and deleted. Returns 0 when the
+ * job is running or queued, -1 when it was deleted. */
+static int s_dispatch(broker_t *self, job_t *job, bool front)
+{
+    worker_t *w;
+    while ((w = worker_pool_pick(self->workers))) {
+        job->hdr.job_id = job->id;
+        job->hdr.timeout_ms = self->timeout_ms;
+        zmq_msg_t body;
+        zmq_msg_init(&body);
+        if (zmq_msg_copy(&body, &job->payload) != 0) {
+            zmq_msg_close(&body);
+            break;
+        }
+        if (s_worker_send(self, w, &job->hdr, &body) < 0)
+            continue; /* w is now dead and will not be picked again */
+        job->state = JOB_RUNNING;
+        job->worker = w;
+        w->inflight++;
+        /* Async jobs get a deadline only while running, so one stuck call
+         * cannot hold its entry forever; sync ones have had theirs since the
+         * EVENT arrived. */
+        if (!job->sync)
+            job_table_arm(self->jobs, job, clock_mono_ms() + self->timeout_ms + BROKER_GRACE_MS);
+        log_debug("job %llu (%s/%s, event %s) -> worker %s", (unsigned long long)job->id,
+                  job->hdr.space, job->hdr.function_id, job->event_id ? job->event_id : "-",
+                  w->name);
+        return 0;
+    }
+    int rc = front ? job_queue_push_front(self->queue, job) : job_queue_push_back(self->queue, job);
+    if (rc == 0)
+        return 0;
+    if (job->sync) {
+        log_warn("no worker capacity for %s/%s (queue %zu full)", job->hdr.space,
+                 job->hdr.function_id, job_queue_size(self->queue));
+        s_reply_job_error(self, job, 503, "no worker capacity");
+    } else {
+        log_warn("async event %s for %s/%s dropped: no worker capacity (queue %zu full)",
+                 job->event_id ? job->event_id : "-", job->hdr.space, job->hdr.function_id,
+                 job_queue_size(self->queue));
+    }
+    metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+    job_table_delete(self->jobs, &job);
+    return -1;
+}
+
+/* Hands queued jobs to workers while any has credit. */
+static void s_drain_queue(broker_t *self)
+{
+    job_t *job;
+    while ((job = job_queue_pop(self->queue))) {
+        if (s_dispatch(self, job, true) == 0 && job->state == JOB_QUEUED)
+            break; /* back at the head: no credit left anywhere */
+    }
+}
+
+/* Creates, registers and dispatches one job for target. */
+static void s_job_start(broker_t *self, bool sync, const route_target_t *target,
+                        const wire_hdr_t *event, const pathtree_params_t *params,
+                        const zmq_msg_t *identity, const wire_kvs_t *cors, zmq_msg_t *payload)
+{
+    int64_t now = clock_mono_ms();
+    job_t *job = NULL;
+    if (zmq_msg_size((zmq_msg_t *)identity) > sizeof job->ingress_id) {
+        /* ZeroMQ routing ids are at most 255 bytes; anything else is a bug. */
+        log_error("ingress routing id too long; event %s dropped",
+                  event->event_id ? event->event_id : "-");
+        return;
+    }
+    job = job_new(sync, target, event->event_type, event->event_id, payload, now);
+    if (!job)
+        goto oom;
+    for (size_t i = 0; i < params->count; i++)
+        if (wire_kvs_addn(&job->hdr.params, params->items[i].name, params->items[i].name_len,
+                          params->items[i].value, params->items[i].value_len) < 0)
+            goto oom;
+    for (size_t i = 0; cors && i < cors->count; i++)
+        if (wire_kvs_add(&job->cors_headers, cors->items[i].key, cors->items[i].value) < 0)
+            goto oom;
+    job->ingress_id_len = zmq_msg_size((zmq_msg_t *)identity);
+    memcpy(job->ingress_id, zmq_msg_data((zmq_msg_t *)identity), job->ingress_id_len);
+    job->corr = event->corr;
+    job_t *held = job;
+    if (job_table_insert(self->jobs, &job) < 0)
+        goto oom;
+    if (sync && job_table_arm(self->jobs, held, now + self->timeout_ms + BROKER_GRACE_MS) < 0) {
+        job_table_delete(self->jobs, &held);
+        job = NULL;
+        goto oom;
+    }
+    s_dispatch(self, held, false);
+    return;
+oom:
+    log_error("out of memory creating a job for event %s",
+              event->event_id ? event->event_id : "-");
+    if (sync)
+        s_reply_error(self, zmq_msg_data((zmq_msg_t *)identity),
+                      zmq_msg_size((zmq_msg_t *)identity), event->corr, 500, BROKER_MSG_FAILED,
+                      NULL);
+    job_destroy(&job);
+}
+
+/* Ends a running job with its worker's RESULT (body consumed). */
+static void s_job_finish(broker_t *self, job_t *job, wire_hdr_t *result, zmq_msg_t *body)
+{
+    const char *event_id = job->event_id ? job->event_id : "-";
+    if (job->sync) {
+        if (result->ok) {
+            /* Function headers first, then CORS, so ours are the last word. */
+            for (size_t i = 0; i < job->cors_headers.count; i++)
+                wire_kvs_add(&result->headers, job->cors_headers.items[i].key,
+                             job->cors_headers.items[i].value);
+            int status = result->status >= 100 && result->status <= 999 ? result->status : 200;
+            s_reply_send(self, job->ingress_id, job->ingress_id_len, job->corr, status,
+                         &result->headers, body);
+        } else {
+            const char *err = result->error ? result->error : "?";
+            log_warn("sync call of %s/%s for event %s failed: %s", job->hdr.space,
+                     job->hdr.function_id, event_id, err);
+            bool malformed = strstr(err, BROKER_MSG_MALFORMED) != NULL;
+            s_reply_job_error(self, job, 500, malformed ? BROKER_MSG_MALFORMED : BROKER_MSG_FAILED);
+            zmq_msg_close(body);
+        }
+    } else {
+        if (!result->ok)
+            log_warn("async call of %s/%s for event %s failed: %s", job->hdr.space,
+                     job->hdr.function_id, event_id, result->error ? result->error : "?");
+        metrics_processing_observe(self->metrics,
+                                   (double)(clock_mono_ms() - job->created_ms) / 1000.0);
+        zmq_msg_close(body);
+    }
+    metrics_event_processed(self->metrics, job->hdr.space, job->event_type);
+    job_table_delete(self->jobs, &job);
+}
+
+/* Answers or drops every job whose deadline has passed. */
+static void s_expire(broker_t *self, int64_t now)
+{
+    job_t *job;
+    while ((job = job_table_expired(self->jobs, now))) {
+        const char *where = job->state == JOB_RUNNING ? "running" : "queued";
+        if (job->sync) {
+            log_warn("sync call of %s/%s for event %s timed out (%s)", job->hdr.space,
+                     job->hdr.function_id, job->event_id ? job->event_id : "-", where);
+            s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
+        } else {
+            log_warn("async call of %s/%s for event %s timed out; forgotten", job->hdr.space,
+                     job->hdr.function_id, job->event_id ? job->event_id : "-");
+        }
+        metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+        /* A running job keeps its worker's credit taken: the worker is still
+         * busy with it, and its late RESULT gives the credit back. */
+        job_queue_remove(self->queue, job);
+        job_table_delete(self->jobs, &job);
+    }
+}
+
+/* ---- workers ---- */
+
+/* Forgets a dead or silent worker: its sync jobs answer 500 (the call's
+ * outcome is unknown and the client is waiting), its async jobs go back to
+ * the head of the queue (at-least-once for async, as before issue 3). */
+static void s_purge(broker_t *self, worker_t *w)
+{
+    log_warn("worker %s lost (%s), %u jobs in flight", w->name,
+             w->dead ? "send failed" : "silent", w->inflight);
+    w->dead = true; /* never picked while its jobs are being moved */
+    zlistx_t *jobs = job_table_of_worker(self->jobs, w);
+    /* Walk backwards so jobs pushed to the front keep their relative order. */
+    for (job_t *job = jobs ? zlistx_last(jobs) : NULL; job; job = zlistx_prev(jobs)) {
+        job->worker = NULL;
+        job->state = JOB_NEW;
+        if (job->sync) {
+            s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
+            metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+            job_table_delete(self->jobs, &job);
+        } else {
+            job_table_disarm(self->jobs, job);
+            s_dispatch(self, job, true);
+        }
+    }
+    if (!jobs)
+        log_error("out of memory listing the jobs of worker %s; they will time out", w->name);
+    zlistx_destroy(&jobs);
+    worker_pool_delete(self->workers, &w);
+}
+
+static void s_purge_expired(broker_t *self, int64_t now)
+{
+    worker_t *w;
+    while ((w = worker_pool_expired(self->workers, now, BROKER_HEARTBEAT_MS * BROKER_LIVENESS)))
+        s_purge(self, w);
+}
+
+/* ---- frontend: EVENT ---- */
+
+static void s_preflight(broker_t *self, const zmq_msg_t *identity, const wire_hdr_t *event)
+{
+    const uint8_t *id = zmq_msg_data((zmq_msg_t *)identity);
+    size_t id_len = zmq_msg_size((zmq_msg_t *)identity);
+    const cors_config_t *cfg = route_table_cors(self->routes, event->cors_method, event->path);
+    if (!cfg || !cors_match_origin(cfg, event->origin) ||
+        !cors_match_method(cfg, event->cors_method) ||
+        !cors_match_headers(cfg, event->cors_headers)) {
+        log_debug("preflight %s %s from %s refused", event->cors_method, event->path,
+                  event->origin ? event->origin : "(no origin)");
+        s_reply_error(self, id, id_len, event->corr, 403, "CORS request not allowed", NULL);
+        return;
+    }
+    wire_kvs_t headers = {0};
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    if (cors_match_add_preflight(cfg, event->origin, &headers) < 0) {
+        zmq_msg_close(&body);
+        s_reply_error(self, id, id_len, event->corr, 500, "out of memory", NULL);
+    } else {
+        s_reply_send(self, id, id_len, event->corr, 200, &headers, &body);
+    }
+    wire_kvs_clear(&headers);
+}
+
+static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *event,
+                       zmq_msg_t *payload)
+{
+    const uint8_t *id = zmq_msg_data(identity);
+    size_t id_len = zmq_msg_size(identity);
+    if (!event->method || !event->path || !event->event_type) {
+        self->bad_frames++;
+        log_warn("EVENT without method, path or event type (corr %llu); answering 400",
+                 (unsigned long long)event->corr);
+        s_reply_error(self, id, id_len, event->corr, 400, "malformed event", NULL);
+        return;
+    }
+    if (strcmp(event->method, "OPTIONS") == 0 && event->cors_method) {
+        metrics_event_received(self->metrics, "", event->event_type);
+        s_preflight(self, identity, event);
+        return;
+    }
+
+    /* CORS headers for the actual response, decided once per EVENT. */
+    wire_kvs_t cors = {0};
+    const cors_config_t *cfg =
+        event->origin ? route_table_cors(self->routes, event->method, event->path) : NULL;
+    if (cfg && cors_match_origin(cfg, event->origin) &&
+        cors_match_add_actual(cfg, event->origin, &cors) < 0)
+        log_error("out of memory adding CORS headers");
+    /* The reference gateway let any origin emit custom (non-HTTP) events
+     * when no CORS configuration says otherwise; keep that for browsers. */
+    if (!cfg && event->origin && strcmp(event->event_type, "http.request") != 0 &&
+        (wire_kvs_add(&cors, "Access-Control-Allow-Origin", "*") < 0 ||
+         wire_kvs_add(&cors, "Vary", "Origin") < 0))
+        log_error("out of memory adding CORS headers");
+
+    pathtree_params_t params;
+    const route_target_t *sync =
+        route_table_sync(self->routes, event->method, event->event_type, event->path, &params);
+    metrics_event_received(self->metrics, sync ? sync->space : "", event->event_type);
+    if (sync) {
+        s_job_start(self, true, sync, event, &params, identity, &cors, payload);
+    } else {
+        zmq_msg_t empty;
+        zmq_msg_init(&empty);
+        s_reply_send(self, id, id_len, event->corr, 202, &cors, &empty);
+    }
+    wire_kvs_clear(&cors);
+
+    const route_targets_t *subs =
+        route_table_async(self->routes, event->method, event->event_type, event->path, &params);
+    for (size_t i = 0; subs && i < subs->count; i++)
+        s_job_start(self, false, subs->items[i], event, &params, identity, NULL, payload);
+    if (!sync && !subs)
+        log_debug("event %s (%s %s %s) has no subscriber",
+                  event->event_id ? event->event_id : "-", event->method, event->event_type,
+                  event->path);
+}
+
+/* ---- receiving ---- */
+
+#define BROKER_PARTS 3
+
+/* Receives one whole multipart message without blocking. Keeps the first
+ * BROKER_PARTS frames in parts (caller closes *kept of them), discards the
+ * rest, and reports the total in *total. Returns -1 when nothing is there. */
+static int s_recv(zsock_t *sock, zmq_msg_t *parts, size_t *kept, size_t *total)
+{
+    void *handle = zsock_resolve(sock);
+    size_t n = 0;
+    *kept = 0;
+    for (;;) {
+        zmq_msg_t spare;
+        zmq_msg_t *m = n < BROKER_PARTS ? &parts[n] : &spare;
+        zmq_msg_init(m);
+        /* Only the first frame can be missing; the rest of a multipart
+         * message arrives with it. */
+        if (zmq_msg_recv(m, handle, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(m);
+            if (n == 0)
+                return -1;
+            break;
+        }
+        int more = zmq_msg_more(m);
+        if (m == &spare)
+            zmq_msg_close(&spare);
+        else
+            (*kept)++;
+        n++;
+        if (!more)
+            break;
+    }
+    *total = n;
+    return 0;
+}
+
+static void s_close_parts(zmq_msg_t *parts, size_t kept)
+{
+    for (size_t i = 0; i < kept; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+/* One message from ingress. Returns -1 when the socket had none. */
+static int s_on_frontend(broker_t *self)
+{
+    zmq_msg_t parts[BROKER_PARTS];
+    size_t kept, total;
+    wire_hdr_t hdr;
+    if (s_recv(self->frontend, parts, &kept, &total) < 0)
+        return -1;
+    if (total != BROKER_PARTS) {
+        self->bad_frames++;
+        log_warn("ingress message with %zu frames instead of 3 dropped (%llu bad so far)", total,
+                 (unsigned long long)self->bad_frames);
+        goto done;
+    }
+    if (wire_hdr_decode(zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &hdr) < 0) {
+        self->bad_frames++;
+        log_warn("undecodable ingress header dropped (%llu bad so far)",
+                 (unsigned long long)self->bad_frames);
+        goto done;
+    }
+    if (hdr.type == WIRE_EVENT) {
+        s_on_event(self, &parts[0], &hdr, &parts[2]);
+    } else {
+        self->bad_frames++;
+        log_warn("unexpected %s from ingress dropped", wire_type_name(hdr.type));
+    }
+    wire_hdr_clear(&hdr);
+done:
+    s_close_parts(parts, kept);
+    return 0;
+}
+
+static void s_on_result(broker_t *self, worker_t *w, wire_hdr_t *hdr, zmq_msg_t *body)
+{
+    /* Credit comes back with every RESULT, even for a job already answered
+     * by its deadline: the worker has finished the call either way. */
+    if (w->inflight > 0)
+        w->inflight--;
+    job_t *job = job_table_lookup(self->jobs, hdr->job_id);
+    if (!job || job->state != JOB_RUNNING || job->worker != w) {
+        log_debug("late or unknown RESULT for job %llu from %s ignored",
+                  (unsigned long long)hdr->job_id, w->name);
+        return;
+    }
+    zmq_msg_t moved;
+    zmq_msg_init(&moved);
+    zmq_msg_move(&moved, body);
+    s_job_finish(self, job, hdr, &moved);
+    s_drain_queue(self);
+}
+
+/* One message from a worker. Returns -1 when the socket had none. */
+static int s_on_backend(broker_t *self)
+{
+    zmq_msg_t parts[BROKER_PARTS];
+    size_t kept, total;
+    wire_hdr_t hdr;
+    if (s_recv(self->backend, parts, &kept, &total) < 0)
+        return -1;
+    if (total != BROKER_PARTS) {
+        self->bad_frames++;
+        log_warn("worker message with %zu frames instead of 3 dropped", total);
+        goto done;
+    }
+    if (wire_hdr_decode(zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &hdr) < 0) {
+        self->bad_frames++;
+        log_warn("undecodable worker header dropped (%llu bad so far)",
+                 (unsigned long long)self->bad_frames);
+        goto done;
+    }
+    int64_t now = clock_mono_ms();
+    const void *id = zmq_msg_data(&parts[0]);
+    size_t id_len = zmq_msg_size(&parts[0]);
+    worker_t *w = worker_pool_lookup(self->workers, id, id_len);
+    if (hdr.type == WIRE_READY) {
+        bool known = w != NULL;
+        w = worker_pool_require(self->workers, id, id_len, hdr.capacity, hdr.name, now);
+        if (!w) {
+            log_error("cannot register worker %s", hdr.name ? hdr.name : "?");
+        } else {
+            log_info("worker %s %s, capacity %u", w->name, known ? "ready again" : "ready",
+                     w->capacity);
+            s_drain_queue(self);
+        }
+    } else if (!w) {
+        /* Purged or from before a restart: stay silent so it times out,
+         * reconnects and sends READY. */
+        log_debug("%s from unknown worker ignored", wire_type_name(hdr.type));
+    } else if (hdr.type == WIRE_HEARTBEAT) {
+        w->last_recv_ms = now;
+    } else if (hdr.type == WIRE_RESULT) {
+        w->last_recv_ms = now;
+        s_on_result(self, w, &hdr, &parts[2]);
+    } else {
+        self->bad_frames++;
+        log_warn("unexpected %s from worker %s dropped", wire_type_name(hdr.type), w->name);
+    }
+    wire_hdr_clear(&hdr);
+done:
+    s_close_parts(parts, kept);
+    return 0;
+}
+
+/* ---- loop ---- */
+
+static void s_tick(broker_t *self, int64_t now)
+{
+    long long version = db_data_version(self->db);
+    if (version >= 0 && version != self->data_version)
+        s_reload_request(self, "database changed");
+    for (worker_t *w = worker_pool_first(self->workers); w; w = worker_pool_next(self->workers))
+        if (!w->dead && now - w->last_send_ms >= BROKER_HEARTBEAT_MS)
+            s_heartbeat(self, w);
+}
+
+static void s_drain_notify(broker_t *self)
+{
+    char buf[256];
+    ssize_t n;
+    /* The pipe only says "something changed"; one reload covers any number
+     * of bytes, so read them all first. */
+    while ((n = read(self->notify_fd, buf, sizeof buf)) > 0)
+        ;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        log_warn_errno("reading the configuration notify pipe");
+    s_reload_request(self, "configuration API");
+}
+
+/* Answers every sync job still waiting so no client hangs on a stopping router. */
+static void s_shutdown(broker_t *self)
+{
+    zlistx_t *jobs = job_table_all(self->jobs);
+    size_t sync = 0, async = 0;
+    for (job_t *job = jobs ? zlistx_first(jobs) : NULL; job; job = zlistx_next(jobs)) {
+        if (job->sync) {
+            s_reply_job_error(self, job, 503, "Service Unavailable");
+            sync++;
+        } else {
+            async++;
+        }
+    }
+    zlistx_destroy(&jobs);
+    if (sync || async)
+        log_info("stopping with %zu sync jobs answered 503 and %zu async jobs lost", sync, async);
+}
+
+int broker_run(broker_t *self, volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t items[3] = {
+        {zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->backend), 0, ZMQ_POLLIN, 0},
+        {NULL, self->notify_fd, ZMQ_POLLIN, 0},
+    };
+    int nitems = self->notify_fd >= 0 ? 3 : 2;
+    self->next_tick_ms = clock_mono_ms() + BROKER_TICK_MS;
+    log_info("broker running");
+    while (!*stop) {
+        int64_t now = clock_mono_ms();
+        int64_t wake = self->next_tick_ms;
+        if (self->reload_pending && self->next_reload_ms < wake)
+            wake = self->next_reload_ms;
+        long timeout = wake > now ? (long)(wake - now) : 0;
+        if (zmq_poll(items, nitems, timeout) < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the loop condition decides */
+            log_error_errno("zmq_poll");
+            return -1;
+        }
+        /* The notify pipe first: the Configuration API signals before it
+         * answers its client, so an EVENT sent right after a successful
+         * write must find the new table. */
+        if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) {
+            s_drain_notify(self);
+            s_reload_if_due(self, clock_mono_ms());
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            for (int i = 0; i < BROKER_BATCH && s_on_frontend(self) == 0; i++)
+                ;
+        if (items[1].revents & ZMQ_POLLIN)
+            for (int i = 0; i < BROKER_BATCH && s_on_backend(self) == 0; i++)
+                ;
+        now = clock_mono_ms();
+        if (now >= self->next_tick_ms) {
+            s_tick(self, now);
+            self->next_tick_ms = now + BROKER_TICK_MS;
+        }
+        s_reload_if_due(self, now);
+        s_expire(self, now);
+        /* Deferred cleanup: workers marked dead during this iteration. */
+        s_purge_expired(self, now);
+        metrics_backlog_set(self->metrics, (long)job_queue_size(self->queue));
+    }
+    log_info("stopping (%llu bad frames dropped in total)", (unsigned long long)self->bad_frames);
+    s_shutdown(self);
+    return 0;
+}
+
+static zsock_t *s_bind(const char *endpoint, bool mandatory)
+{
+    zsock_t *sock = zsock_new(ZMQ_ROUTER);
+    if (!sock)
+        return NULL;
+    zsock_set_sndhwm(sock, BROKER_HWM);
+    zsock_set_rcvhwm(sock, BROKER_HWM);
+    zsock_set_linger(sock, 0);
+    if (mandatory)
+        zsock_set_router_mandatory(sock, 1);
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        log_error_errno("cannot bind %s", endpoint);
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    return sock;
+}
+
+broker_t *broker_new(const broker_options_t *opts)
+{
+    broker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->metrics = opts->metrics;
+    self->notify_fd = opts->notify_fd;
+    self->timeout_ms = opts->function_timeout_ms;
+    self->db = db_open(opts->db_path);
+    if (!self->db)
+        goto fail;
+    self->workers = worker_pool_new();
+    self->jobs = job_table_new();
+    self->queue = job_queue_new(opts->queue_limit);
+    if (!self->workers || !self->jobs || !self->queue)
+        goto fail;
+    s_reload(self, "start");
+    if (!self->routes)
+        goto fail;
+    /* The frontend is not MANDATORY: a REPLY to an ingress that went away
+     * is simply dropped. The backend is, so a JOB to a vanished worker
+     * fails at once and the job goes elsewhere instead of vanishing. */
+    self->frontend = s_bind(opts->frontend, false);
+    if (!self->frontend)
+        goto fail;
+    self->backend = s_bind(opts->backend, true);
+    if (!self->backend)
+        goto fail;
+    log_info("frontend %s, backend %s, function timeout %u ms, queue limit %zu", opts->frontend,
+             opts->backend, self->timeout_ms, opts->queue_limit);
+    return self;
+fail:
+    broker_destroy(&self);
+    return NULL;
+}
+
+void broker_destroy(broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    broker_t *self = *self_p;
+    zsock_destroy(&self->frontend);
+    zsock_destroy(&self->backend);
+    job_queue_destroy(&self->queue);
+    job_table_destroy(&self->jobs); /* after the queue, which only borrows */
+    worker_pool_destroy(&self->workers);
+    route_table_destroy(&self->routes);
+    if (self->db)
+        sqlite3_close(self->db);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,1 +1,504 @@
-/* placeholder: being written */
+/* egw-worker's loop: takes JOBs from the router over one DEALER socket,
+ * calls functions over HTTP with libcurl's multi interface, answers RESULT.
+ * Started by main.c; everything runs in this one thread.
+ *
+ * Job lifecycle: JOB arrives -> s_job_start (decode, build event, start
+ * the call, or RESULT ok=false at once) -> invoke.c runs it -> s_job_done
+ * (judge the reply, RESULT) -> job freed. Every JOB the router sent gets
+ * exactly one RESULT unless the connection was replaced meanwhile (the
+ * router has then written the job off already). */
+#include "worker.h"
+
+#include "event_json.h"
+#include "invoke.h"
+#include "provider.h"
+#include "reply_parse.h"
+
+#include "egw/clock.h"
+#include "egw/log.h"
+#include "egw/wire.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+/* Liveness, as in docs/architecture.md: a HEARTBEAT after 1 s without
+ * sending, and a router silent for 3 intervals is considered gone. */
+#define WORKER_HEARTBEAT_MS 1000
+#define WORKER_LIVENESS 3
+/* SIGTERM grace period for calls already running. */
+#define WORKER_DRAIN_MS 5000
+/* Largest function response accepted (Lambda's sync payload limit). */
+#define WORKER_MAX_BODY (6u * 1024 * 1024)
+/* Used when a JOB carries no timeout; the router normally sets one. */
+#define WORKER_DEFAULT_TIMEOUT_MS 60000
+/* Messages read per loop pass, so curl's sockets are not starved. */
+#define WORKER_RECV_BATCH 256
+
+struct worker_s {
+    char *router;
+    char *name;
+    uint32_t concurrency;
+    void *ctx;
+    void *sock;
+    unsigned generation; /* bumped on every reconnect */
+    int64_t last_send_ms;
+    int64_t last_recv_ms;
+    bool stopping;
+    invoke_t *invoke;
+    zmq_pollitem_t *items;
+    size_t items_cap;
+};
+
+typedef struct {
+    worker_t *worker;
+    uint64_t job_id;
+    bool sync;
+    unsigned generation;
+    const provider_t *provider;
+} s_job_t;
+
+/* The one builder of outgoing messages: [header][body]. */
+static int s_send(worker_t *self, const wire_hdr_t *hdr, const void *body, size_t len)
+{
+    char *buf = NULL;
+    size_t buf_len = 0;
+    if (wire_hdr_encode(hdr, &buf, &buf_len) != 0) {
+        log_error("cannot encode %s", wire_type_name(hdr->type));
+        return -1;
+    }
+    /* DONTWAIT: a router that stopped reading must not freeze the loop;
+     * the message is dropped and the router's own liveness check and the
+     * ingress deadline take over. */
+    int rc = zmq_send(self->sock, buf, buf_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    free(buf);
+    if (rc >= 0)
+        rc = zmq_send(self->sock, body, len, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        log_warn_errno("dropped %s (job %llu)", wire_type_name(hdr->type),
+                       (unsigned long long)hdr->job_id);
+        return -1;
+    }
+    self->last_send_ms = clock_mono_ms();
+    return 0;
+}
+
+/* RESULT ok=false. status is the function's HTTP status when it answered
+ * (the router counts it), else 500. */
+static void s_send_failure_status(worker_t *self, uint64_t job_id, const char *error, int status)
+{
+    wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job_id, .ok = false,
+                      .error = (char *)error, .status = status};
+    log_info("job %llu failed: %s", (unsigned long long)job_id, error);
+    s_send(self, &hdr, "", 0);
+}
+
+static void s_send_failure(worker_t *self, uint64_t job_id, const char *error)
+{
+    s_send_failure_status(self, job_id, error, 500);
+}
+
+static int s_connect(worker_t *self)
+{
+    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->sock) {
+        log_error("zmq_socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    /* Unsent messages are worthless once we give a connection up: the
+     * router has written off its jobs. */
+    int linger = 0;
+    /* Room for a RESULT per call in flight plus heartbeats, with slack. */
+    int hwm = (int)self->concurrency * 4 + 1000;
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(self->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(self->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (zmq_connect(self->sock, self->router) != 0) {
+        log_error("cannot connect to %s: %s", self->router, zmq_strerror(errno));
+        return -1;
+    }
+    self->last_recv_ms = clock_mono_ms();
+    wire_hdr_t ready = {.type = WIRE_READY, .capacity = self->concurrency, .name = self->name};
+    /* Queued until the connection is up (ZMQ_IMMEDIATE is off). */
+    if (s_send(self, &ready, "", 0) != 0)
+        return -1;
+    log_info("connecting to %s as %s, capacity %u", self->router, self->name, self->concurrency);
+    return 0;
+}
+
+/* The router went silent: it died or restarted. A new socket (new
+ * identity) plus READY is how a restarted router learns about us. Calls in
+ * flight are cancelled without RESULT: the router that owned them already
+ * answered their sync requests with 500 and re-queued the async ones, and
+ * keeping them would make our READY capacity a lie. */
+static int s_reconnect(worker_t *self)
+{
+    log_warn("no message from router %s for %d ms, reconnecting (%zu calls abandoned)",
+             self->router, WORKER_HEARTBEAT_MS * WORKER_LIVENESS, invoke_running(self->invoke));
+    self->generation++;
+    invoke_cancel_all(self->invoke, "router connection lost");
+    zmq_close(self->sock);
+    self->sock = NULL;
+    return s_connect(self);
+}
+
+worker_t *worker_new(const worker_config_t *config)
+{
+    worker_t *self = calloc(1, sizeof(*self));
+    if (!self)
+        return NULL;
+    self->router = strdup(config->router);
+    self->name = strdup(config->name);
+    self->concurrency = config->concurrency;
+    self->ctx = zmq_ctx_new();
+    self->invoke = invoke_new((long)config->concurrency, WORKER_MAX_BODY);
+    if (!self->router || !self->name || !self->ctx || !self->invoke) {
+        log_error("cannot create worker (out of memory or libcurl/zmq failure)");
+        goto fail;
+    }
+    return self;
+fail:
+    worker_destroy(&self);
+    return NULL;
+}
+
+void worker_destroy(worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    worker_t *self = *self_p;
+    /* invoke_destroy frees calls without done(), so their s_job_t would
+     * leak: end them through done() first, with RESULTs unsendable. */
+    if (self->invoke) {
+        self->generation++;
+        invoke_cancel_all(self->invoke, "worker shutting down");
+    }
+    invoke_destroy(&self->invoke);
+    if (self->sock)
+        zmq_close(self->sock);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    free(self->items);
+    free(self->router);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+/* RESULT for a sync call whose endpoint answered 2xx: the reply object. */
+static void s_send_sync_reply(worker_t *self, uint64_t job_id, const invoke_result_t *res)
+{
+    reply_parse_t reply;
+    if (reply_parse(res->body, res->body_len, &reply) != 0) {
+        s_send_failure(self, job_id, REPLY_PARSE_MALFORMED);
+        return;
+    }
+    wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job_id, .ok = true, .status = reply.status};
+    const cJSON *h;
+    bool oom = false;
+    cJSON_ArrayForEach(h, reply.headers)
+    {
+        if (wire_kvs_add(&hdr.headers, h->string, h->valuestring) != 0)
+            oom = true;
+    }
+    if (oom)
+        s_send_failure(self, job_id, "out of memory building the result");
+    else
+        s_send(self, &hdr, reply.body, reply.body_len);
+    wire_kvs_clear(&hdr.headers);
+    reply_parse_clear(&reply);
+}
+
+static void s_job_done(void *arg, const invoke_result_t *res)
+{
+    s_job_t *job = arg;
+    worker_t *self = job->worker;
+    if (job->generation != self->generation)
+        goto done; /* the connection this job came on is gone */
+    char err[256];
+    if (!res->transferred) {
+        s_send_failure(self, job->job_id, res->error);
+    } else if (job->provider->check(res->easy, res->http_status, res->body, res->body_len, err,
+                                    sizeof(err)) != 0) {
+        s_send_failure_status(self, job->job_id, err, (int)res->http_status);
+    } else if (job->sync) {
+        s_send_sync_reply(self, job->job_id, res);
+    } else {
+        wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job->job_id, .ok = true,
+                          .status = (int)res->http_status};
+        s_send(self, &hdr, "", 0);
+    }
+    log_debug("job %llu done", (unsigned long long)job->job_id);
+done:
+    free(job);
+}
+
+/* Starts one JOB, or answers RESULT ok=false at once when it cannot run. */
+static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body, size_t len)
+{
+    char err[256];
+    wire_payload_t payload = {0};
+    cJSON *provider_cfg = NULL;
+    char *event = NULL;
+    size_t event_len = 0;
+    struct curl_slist *headers = NULL;
+    invoke_call_t *call = NULL;
+    s_job_t *job = NULL;
+
+    if (self->stopping) {
+        snprintf(err, sizeof(err), "worker shutting down");
+        goto fail;
+    }
+    if (invoke_running(self->invoke) >= self->concurrency) {
+        /* The router's credit should prevent this; refuse rather than
+         * exceed the promised concurrency. */
+        snprintf(err, sizeof(err), "worker at capacity (%u calls)", self->concurrency);
+        goto fail;
+    }
+    const provider_t *provider = provider_lookup(hdr->function_type);
+    if (!provider) {
+        snprintf(err, sizeof(err), "function type %s is not supported by this worker",
+                 hdr->function_type ? hdr->function_type : "(none)");
+        goto fail;
+    }
+    provider_cfg = hdr->provider ? cJSON_Parse(hdr->provider) : NULL;
+    if (!cJSON_IsObject(provider_cfg)) {
+        snprintf(err, sizeof(err), "function provider is not a JSON object");
+        goto fail;
+    }
+    if (wire_payload_decode(body, len, &payload) != 0) {
+        snprintf(err, sizeof(err), "malformed event payload");
+        goto fail;
+    }
+    event = event_json_build(&payload, &hdr->params, &event_len, err, sizeof(err));
+    if (!event)
+        goto fail;
+    job = calloc(1, sizeof(*job));
+    if (!job) {
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail;
+    }
+    *job = (s_job_t){.worker = self, .job_id = hdr->job_id, .sync = hdr->sync,
+                     .generation = self->generation, .provider = provider};
+    uint32_t timeout = hdr->timeout_ms ? hdr->timeout_ms : WORKER_DEFAULT_TIMEOUT_MS;
+    call = invoke_call_new(self->invoke, timeout, s_job_done, job);
+    if (!call) {
+        snprintf(err, sizeof(err), "cannot create HTTP call");
+        goto fail;
+    }
+    if (provider->prepare(invoke_call_easy(call), provider_cfg, event, event_len, &headers, err,
+                          sizeof(err)) != 0)
+        goto fail;
+    log_debug("job %llu: %s %s function %s event %s", (unsigned long long)hdr->job_id,
+              hdr->sync ? "sync" : "async", provider->type,
+              hdr->function_id ? hdr->function_id : "?", payload.event_id ? payload.event_id : "?");
+    /* invoke owns event and headers from here, even on failure. */
+    int rc = invoke_call_start(self->invoke, &call, event, headers);
+    event = NULL;
+    headers = NULL;
+    if (rc != 0) {
+        snprintf(err, sizeof(err), "cannot start HTTP call");
+        goto fail;
+    }
+    cJSON_Delete(provider_cfg);
+    wire_payload_clear(&payload);
+    return;
+
+fail:
+    s_send_failure(self, hdr->job_id, err);
+    invoke_call_destroy(self->invoke, &call);
+    curl_slist_free_all(headers);
+    free(event);
+    free(job);
+    cJSON_Delete(provider_cfg);
+    wire_payload_clear(&payload);
+}
+
+/* Reads one whole multipart message; returns the frame count (0 when none
+ * is waiting, -1 on error). Frames beyond the first two are discarded. */
+static int s_recv(worker_t *self, zmq_msg_t frames[2])
+{
+    int count = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, self->sock, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&part);
+            if (count == 0 && e == EAGAIN)
+                return 0;
+            log_error("zmq_msg_recv: %s", zmq_strerror(e));
+            for (int i = 0; i < count && i < 2; i++)
+                zmq_msg_close(&frames[i]);
+            return -1;
+        }
+        more = zmq_msg_more(&part);
+        if (count < 2)
+            frames[count] = part; /* ownership moves to frames */
+        else
+            zmq_msg_close(&part);
+        count++;
+    }
+    return count;
+}
+
+static void s_handle(worker_t *self, zmq_msg_t *frames, int count)
+{
+    wire_hdr_t hdr;
+    if (wire_hdr_decode(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), &hdr) != 0) {
+        /* wire_hdr_decode logged why. Without a header the job id is
+         * unknown, so the router's credit for it comes back only when it
+         * times the job out. */
+        log_warn("dropped a malformed message from the router (%d frames)", count);
+        return;
+    }
+    switch (hdr.type) {
+    case WIRE_JOB:
+        if (count != 2) {
+            log_warn("job %llu: %d frames instead of 2", (unsigned long long)hdr.job_id, count);
+            s_send_failure(self, hdr.job_id, "malformed job message");
+            break;
+        }
+        s_job_start(self, &hdr, zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]));
+        break;
+    case WIRE_HEARTBEAT:
+        break; /* arrival alone proves liveness */
+    default:
+        log_warn("unexpected %s message from the router", wire_type_name(hdr.type));
+        break;
+    }
+    wire_hdr_clear(&hdr);
+}
+
+/* Drains the socket. ZMQ_POLLIN from zmq_poll only says "something may be
+ * there"; reading until EAGAIN (bounded per pass) keeps us from missing
+ * messages that arrived together. */
+static int s_read_router(worker_t *self)
+{
+    for (int i = 0; i < WORKER_RECV_BATCH; i++) {
+        zmq_msg_t frames[2];
+        int count = s_recv(self, frames);
+        if (count <= 0)
+            return count;
+        self->last_recv_ms = clock_mono_ms();
+        s_handle(self, frames, count);
+        for (int k = 0; k < count && k < 2; k++)
+            zmq_msg_close(&frames[k]);
+    }
+    return 0;
+}
+
+static int s_items_reserve(worker_t *self, size_t n)
+{
+    if (n <= self->items_cap)
+        return 0;
+    size_t cap = self->items_cap ? self->items_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    zmq_pollitem_t *items = realloc(self->items, cap * sizeof(*items));
+    if (!items)
+        return -1;
+    self->items = items;
+    self->items_cap = cap;
+    return 0;
+}
+
+static long s_min_timeout(long a, long b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+/* Why zmq_poll and not curl_multi_poll or the ZMQ_FD trick: zmq_poll takes
+ * ZeroMQ sockets and plain fds in one list, and handles a ZeroMQ socket's
+ * edge-triggered internal fd itself (checking ZMQ_EVENTS), which is the
+ * part that is easy to get wrong by hand. curl_multi_poll cannot wait on a
+ * ZeroMQ socket at all. So curl's sockets (from CURLMOPT_SOCKETFUNCTION)
+ * go into the same zmq_poll list as raw fds, and curl's timer caps the poll
+ * timeout. We still drain the DEALER until EAGAIN after each wake-up. */
+int worker_run(worker_t *self, int stop_fd)
+{
+    if (s_connect(self) != 0)
+        return -1;
+    int64_t drain_until = 0;
+    while (true) {
+        int64_t now = clock_mono_ms();
+        if (self->stopping && (invoke_running(self->invoke) == 0 || now >= drain_until))
+            break;
+        if (!self->stopping && now - self->last_recv_ms >= WORKER_HEARTBEAT_MS * WORKER_LIVENESS) {
+            if (s_reconnect(self) != 0)
+                return -1;
+        }
+        if (now - self->last_send_ms >= WORKER_HEARTBEAT_MS) {
+            wire_hdr_t hb = {.type = WIRE_HEARTBEAT};
+            s_send(self, &hb, "", 0);
+            if (now - self->last_send_ms >= WORKER_HEARTBEAT_MS)
+                self->last_send_ms = now; /* dropped; retry next interval */
+        }
+
+        size_t ncurl = invoke_pollcount(self->invoke);
+        if (s_items_reserve(self, ncurl + 2) != 0) {
+            log_error("out of memory building the poll list");
+            return -1;
+        }
+        zmq_pollitem_t *items = self->items;
+        items[0] = (zmq_pollitem_t){.socket = self->sock, .events = ZMQ_POLLIN};
+        items[1] = (zmq_pollitem_t){.fd = stop_fd, .events = ZMQ_POLLIN};
+        size_t n = 2 + invoke_pollitems(self->invoke, items + 2, ncurl);
+
+        long timeout = WORKER_HEARTBEAT_MS - (long)(now - self->last_send_ms);
+        if (!self->stopping)
+            timeout = s_min_timeout(timeout, WORKER_HEARTBEAT_MS * WORKER_LIVENESS -
+                                                 (long)(now - self->last_recv_ms));
+        else
+            timeout = s_min_timeout(timeout, (long)(drain_until - now));
+        timeout = s_min_timeout(timeout, invoke_timeout(self->invoke));
+        if (timeout < 0)
+            timeout = 0;
+
+        int rc = zmq_poll(items, (int)n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("zmq_poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            /* Read even when already stopping, or a second signal would
+             * leave the pipe readable and spin the loop. */
+            char drop[64];
+            if (read(stop_fd, drop, sizeof(drop)) < 0)
+                log_debug("stop pipe read failed");
+        }
+        if (items[1].revents & ZMQ_POLLIN && !self->stopping) {
+            self->stopping = true;
+            drain_until = clock_mono_ms() + WORKER_DRAIN_MS;
+            log_info("stopping: %zu calls in flight, waiting up to %d ms",
+                     invoke_running(self->invoke), WORKER_DRAIN_MS);
+        }
+        invoke_dispatch(self->invoke, items + 2, n - 2);
+        if (items[0].revents & ZMQ_POLLIN && s_read_router(self) != 0)
+            log_warn("receiving from the router failed");
+    }
+
+    if (invoke_running(self->invoke))
+        log_warn("%zu calls still running after %d ms, reporting them failed",
+                 invoke_running(self->invoke), WORKER_DRAIN_MS);
+    invoke_cancel_all(self->invoke, "worker shutting down");
+    /* Give the last RESULTs a moment to leave before the socket closes. */
+    int linger = 1000;
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_close(self->sock);
+    self->sock = NULL;
+    log_info("stopped");
+    return 0;
+}

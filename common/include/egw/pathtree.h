@@ -43,8 +43,8 @@ void pathtree_destroy(pathtree_t **self_p);
 
 /* Checks that route is a valid route: starts with "/", no empty segment
  * except a single trailing one, parameter names non-empty, wildcard last,
- * at most PATHTREE_MAX_PARAMS parameters. Returns 0, or -1 with a
- * human-readable reason in err. */
+ * at most PATHTREE_MAX_PARAMS parameters (the wildcard counts as one) and at
+ * most 256 segments. Returns 0, or -1 with a human-readable reason in err. */
 int pathtree_validate(const char *route, char *err, size_t err_len);
 
 /* Adds route with an opaque value (not owned by the tree). Returns 0, or -1
@@ -58,7 +58,11 @@ void *pathtree_get(pathtree_t *self, const char *route);
 /* Finds the route matching path (a request path, percent-encoded, no query).
  * Static segments win over parameters, parameters over the wildcard.
  * Fills params (may be NULL) and returns the value, or NULL when none matches.
- * A trailing "/" on path is ignored ("/users/" matches "/users"). */
+ * A trailing "/" on path is ignored ("/users/" matches "/users"). A parameter
+ * matches one non-empty segment; a wildcard captures the rest of the path,
+ * '/' included, possibly empty (the route "/files" + "/" + "*rest" matches
+ * "/files/a/b" with rest="a/b", and "/files" with rest=""). Values are still
+ * percent-encoded. */
 void *pathtree_match(const pathtree_t *self, const char *path, pathtree_params_t *params);
 
 #endif

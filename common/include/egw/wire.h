@@ -13,6 +13,12 @@
  * "t" is unknown, or whose fields have the wrong msgpack types is rejected
  * by wire_hdr_decode() with -1, never by an assert.
  *
+ * On the wire (for peers that do not link common/wire.c, e.g. test tools):
+ * both frames carry "v" = WIRE_VERSION; fields are sent only when set (see
+ * the key table at the top of common/wire.c); a wire_kvs_t is one flat array
+ * of strings [k1, v1, k2, v2, ...], so duplicates and order survive; the
+ * payload's body is msgpack BIN.
+ *
  * Who sends what:
  *   ingress -> router   EVENT      (DEALER -> ROUTER "frontend")
  *   router  -> ingress  REPLY

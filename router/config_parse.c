@@ -1,0 +1,370 @@
+/* Request-body parsing and validation for the Configuration API (router,
+ * Configuration API thread, called by config_store.c). Rules, defaults and
+ * messages follow the reference Event Gateway 0.9: libkv for names and
+ * subscriptions, the providers packages for function provider fields. */
+#include "config_parse.h"
+
+#include "config_json.h"
+
+#include "egw/pathtree.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Methods the reference accepts for subscriptions and CORS settings. */
+static const char *const s_methods[] = {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"};
+
+/* Provider fields per function type, from the reference's providers packages. */
+typedef struct {
+    const char *type;
+    const char *required[2];
+    const char *missing; /* the reference's message when one is absent */
+} s_provider_spec_t;
+
+static const s_provider_spec_t s_providers[] = {
+    {"http", {"url", NULL}, "Missing required fields for HTTP endpoint."},
+    {"awslambda", {"arn", "region"}, "missing required fields for AWS Lambda function"},
+    {"awssqs", {"queueUrl", "region"}, "missing required fields for AWS SQS function"},
+    {"awskinesis", {"streamName", "region"}, "missing required fields for AWS Kinesis function"},
+    {"awsfirehose",
+     {"deliveryStreamName", "region"},
+     "missing required fields for AWS Firehose function"},
+};
+static const char *const s_aws_optional[] = {"awsAccessKeyId", "awsSecretAccessKey",
+                                             "awsSessionToken"};
+
+static const char *const s_prefixes[] = {
+    [CONFIG_EVENT_TYPE] = "Event Type doesn't validate. Validation error: ",
+    [CONFIG_FUNCTION] = "Function doesn't validate. Validation error: ",
+    [CONFIG_SUBSCRIPTION] = "Subscription doesn't validate. Validation error: ",
+    [CONFIG_CORS] = "CORS configuration doesn't validate. Validation error: ",
+};
+
+static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, CONFIG_ERR_MAX, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static config_result_t s_invalid(config_kind_t kind, char *err, const char *msg)
+{
+    return s_fail(err, CONFIG_INVALID, "%s%s", config_parse_error_prefix(kind), msg);
+}
+
+const char *config_parse_error_prefix(config_kind_t kind)
+{
+    return (unsigned)kind <= CONFIG_CORS ? s_prefixes[kind] : "Validation error: ";
+}
+
+config_result_t config_parse_body(config_kind_t kind, const char *body, size_t len, cJSON **obj,
+                                  char *err)
+{
+    char msg[CONFIG_JSON_MSG_MAX];
+    *obj = config_json_parse_object(body, len, msg);
+    return *obj ? CONFIG_OK : s_invalid(kind, err, msg);
+}
+
+void config_parse_event_type_clear(config_event_type_t *et)
+{
+    free(et->metadata);
+    et->metadata = NULL;
+}
+
+void config_parse_subscription_clear(config_subscription_t *sub)
+{
+    free(sub->metadata);
+    sub->metadata = NULL;
+}
+
+config_result_t config_parse_event_type(const cJSON *body, bool need_name, config_event_type_t *et,
+                                        char *err)
+{
+    char msg[CONFIG_JSON_MSG_MAX];
+    cJSON *md = NULL;
+    memset(et, 0, sizeof *et);
+    if (config_json_string(body, "name", &et->name, msg) < 0 ||
+        config_json_string(body, "authorizerId", &et->authorizer_id, msg) < 0 ||
+        config_json_metadata(body, &md, msg) < 0)
+        return s_invalid(CONFIG_EVENT_TYPE, err, msg);
+    config_result_t rc = CONFIG_OK;
+    if (need_name && (!et->name || !*et->name)) {
+        rc = s_invalid(CONFIG_EVENT_TYPE, err, "field 'name' is required");
+        goto done;
+    }
+    if (need_name && !config_json_is_name(et->name)) {
+        rc = s_invalid(CONFIG_EVENT_TYPE, err,
+                       "field 'name' may only contain letters, digits, '.', '-' and '_'");
+        goto done;
+    }
+    et->metadata = config_json_print(md);
+    if (!et->metadata)
+        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+done:
+    cJSON_Delete(md);
+    return rc;
+}
+
+void config_parse_function_clear(config_function_t *fn)
+{
+    free(fn->provider);
+    free(fn->metadata);
+}
+
+/* Keeps only the fields the provider type knows, as the reference does when
+ * it decodes the provider into its typed struct. */
+static config_result_t s_parse_provider(const cJSON *body, const char *type, char **out, char *err)
+{
+    char msg[CONFIG_JSON_MSG_MAX];
+    const s_provider_spec_t *spec = NULL;
+    for (size_t i = 0; i < sizeof s_providers / sizeof s_providers[0]; i++) {
+        if (strcmp(s_providers[i].type, type) == 0)
+            spec = &s_providers[i];
+    }
+    if (!spec) {
+        snprintf(msg, sizeof msg,
+                 "provider \"%s\" not supported (use http, awslambda, awssqs, awskinesis or "
+                 "awsfirehose)",
+                 type);
+        return s_invalid(CONFIG_FUNCTION, err, msg);
+    }
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(body, "provider");
+    if (!prov || cJSON_IsNull(prov))
+        return s_invalid(CONFIG_FUNCTION, err, "field 'provider' is required");
+    if (!cJSON_IsObject(prov))
+        return s_invalid(CONFIG_FUNCTION, err, "field 'provider' must be an object");
+
+    cJSON *clean = cJSON_CreateObject();
+    if (!clean)
+        return s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+    config_result_t rc = CONFIG_OK;
+    const char *fields[5];
+    size_t nfields = 0;
+    for (size_t i = 0; i < 2 && spec->required[i]; i++)
+        fields[nfields++] = spec->required[i];
+    size_t nrequired = nfields;
+    if (strcmp(type, "http") != 0) {
+        for (size_t i = 0; i < 3; i++)
+            fields[nfields++] = s_aws_optional[i];
+    }
+    for (size_t i = 0; i < nfields; i++) {
+        const char *v = NULL;
+        if (config_json_string(prov, fields[i], &v, msg) < 0) {
+            snprintf(msg, sizeof msg, "field 'provider.%s' must be a string", fields[i]);
+            rc = s_invalid(CONFIG_FUNCTION, err, msg);
+            goto done;
+        }
+        if (i < nrequired && (!v || !*v)) {
+            rc = s_invalid(CONFIG_FUNCTION, err, spec->missing);
+            goto done;
+        }
+        if (v && *v)
+            cJSON_AddStringToObject(clean, fields[i], v);
+    }
+    if (strcmp(type, "http") == 0) {
+        const char *url = cJSON_GetObjectItemCaseSensitive(clean, "url")->valuestring;
+        if (!config_json_is_http_url(url)) {
+            rc = s_invalid(CONFIG_FUNCTION, err,
+                           "field 'provider.url' must be an absolute http or https URL");
+            goto done;
+        }
+    }
+    *out = config_json_print(clean);
+    if (!*out)
+        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+done:
+    cJSON_Delete(clean);
+    return rc;
+}
+
+config_result_t config_parse_function(const cJSON *body, bool need_id, config_function_t *fn,
+                                      char *err)
+{
+    char msg[CONFIG_JSON_MSG_MAX];
+    cJSON *md = NULL;
+    memset(fn, 0, sizeof *fn);
+    if (config_json_string(body, "functionId", &fn->function_id, msg) < 0 ||
+        config_json_string(body, "type", &fn->type, msg) < 0 ||
+        config_json_metadata(body, &md, msg) < 0)
+        return s_invalid(CONFIG_FUNCTION, err, msg);
+    config_result_t rc = CONFIG_OK;
+    if (need_id && (!fn->function_id || !*fn->function_id)) {
+        rc = s_invalid(CONFIG_FUNCTION, err, "field 'functionId' is required");
+        goto done;
+    }
+    if (need_id && !config_json_is_name(fn->function_id)) {
+        rc = s_invalid(CONFIG_FUNCTION, err,
+                       "field 'functionId' may only contain letters, digits, '.', '-' and '_'");
+        goto done;
+    }
+    if (!fn->type || !*fn->type) {
+        rc = s_invalid(CONFIG_FUNCTION, err, "field 'type' is required");
+        goto done;
+    }
+    if ((rc = s_parse_provider(body, fn->type, &fn->provider, err)) != CONFIG_OK)
+        goto done;
+    fn->metadata = config_json_print(md);
+    if (!fn->metadata)
+        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+done:
+    cJSON_Delete(md);
+    if (rc != CONFIG_OK)
+        config_parse_function_clear(fn);
+    return rc;
+}
+
+static bool s_method_known(const char *m)
+{
+    for (size_t i = 0; i < sizeof s_methods / sizeof s_methods[0]; i++) {
+        if (strcmp(s_methods[i], m) == 0)
+            return true;
+    }
+    return false;
+}
+
+config_result_t config_parse_subscription(const cJSON *body, config_subscription_t *sub, char *err)
+{
+    const config_kind_t K = CONFIG_SUBSCRIPTION;
+    char msg[CONFIG_JSON_MSG_MAX];
+    const char *path = NULL, *method = NULL;
+    cJSON *md = NULL;
+    memset(sub, 0, sizeof *sub);
+    if (config_json_string(body, "type", &sub->type, msg) < 0 ||
+        config_json_string(body, "eventType", &sub->event_type, msg) < 0 ||
+        config_json_string(body, "functionId", &sub->function_id, msg) < 0 ||
+        config_json_string(body, "path", &path, msg) < 0 ||
+        config_json_string(body, "method", &method, msg) < 0 ||
+        config_json_metadata(body, &md, msg) < 0)
+        return s_invalid(K, err, msg);
+    config_result_t rc = CONFIG_OK;
+    if (!sub->type || !*sub->type) {
+        rc = s_invalid(K, err, "field 'type' is required");
+    } else if (strcmp(sub->type, "sync") != 0 && strcmp(sub->type, "async") != 0) {
+        rc = s_invalid(K, err, "field 'type' must be \"sync\" or \"async\"");
+    } else if (!sub->event_type || !*sub->event_type) {
+        rc = s_invalid(K, err, "field 'eventType' is required");
+    } else if (!config_json_is_name(sub->event_type)) {
+        rc = s_invalid(K, err,
+                       "field 'eventType' may only contain letters, digits, '.', '-' and '_'");
+    } else if (!sub->function_id || !*sub->function_id) {
+        rc = s_invalid(K, err, "field 'functionId' is required");
+    }
+    if (rc != CONFIG_OK)
+        goto done;
+
+    /* The reference prepends "/" when missing (istrings.EnsurePrefix). */
+    if (!path)
+        path = "";
+    if (strlen(path) + 2 > sizeof sub->path) {
+        rc = s_invalid(K, err, "field 'path' is too long");
+        goto done;
+    }
+    snprintf(sub->path, sizeof sub->path, "%s%s", path[0] == '/' ? "" : "/", path);
+    char perr[200];
+    if (pathtree_validate(sub->path, perr, sizeof perr) < 0) {
+        snprintf(msg, sizeof msg, "field 'path' is invalid: %s", perr);
+        rc = s_invalid(K, err, msg);
+        goto done;
+    }
+
+    if (!method || !*method)
+        method = "POST";
+    if (strlen(method) >= sizeof sub->method) {
+        rc = s_invalid(
+            K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
+        goto done;
+    }
+    for (size_t i = 0; method[i]; i++)
+        sub->method[i] = (char)toupper((unsigned char)method[i]);
+    if (!s_method_known(sub->method)) {
+        rc = s_invalid(
+            K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
+        goto done;
+    }
+    sub->metadata = config_json_print(md);
+    if (!sub->metadata)
+        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+done:
+    cJSON_Delete(md);
+    return rc;
+}
+
+void config_parse_cors_clear(config_cors_t *c)
+{
+    free(c->origins);
+    free(c->methods);
+    free(c->headers);
+    free(c->metadata);
+}
+
+/* A missing list gets the reference's default; a given one is kept as is. */
+static int s_list_or_default(const cJSON *body, const char *field, const char *def, char **out,
+                             char *msg)
+{
+    cJSON *list = NULL;
+    if (config_json_string_array(body, field, &list, msg) < 0)
+        return -1;
+    *out = list ? config_json_print(list) : strdup(def);
+    cJSON_Delete(list);
+    if (!*out) {
+        snprintf(msg, CONFIG_JSON_MSG_MAX, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+config_result_t config_parse_cors(const cJSON *body, config_cors_t *c, char *err)
+{
+    const config_kind_t K = CONFIG_CORS;
+    char msg[CONFIG_JSON_MSG_MAX];
+    cJSON *md = NULL;
+    memset(c, 0, sizeof *c);
+    config_result_t rc = CONFIG_OK;
+    if (config_json_string(body, "method", &c->method, msg) < 0 ||
+        config_json_string(body, "path", &c->path, msg) < 0 ||
+        s_list_or_default(body, "allowedOrigins", CONFIG_DEFAULT_ORIGINS, &c->origins, msg) < 0 ||
+        s_list_or_default(body, "allowedMethods", CONFIG_DEFAULT_METHODS, &c->methods, msg) < 0 ||
+        s_list_or_default(body, "allowedHeaders", CONFIG_DEFAULT_HEADERS, &c->headers, msg) < 0 ||
+        config_json_bool(body, "allowCredentials", &c->credentials, msg) < 0 ||
+        config_json_metadata(body, &md, msg) < 0) {
+        rc = s_invalid(K, err, msg);
+        goto done;
+    }
+    if (!c->method || !*c->method)
+        c->method = "POST";
+    if (!c->path || !*c->path)
+        c->path = "/";
+    if (!s_method_known(c->method)) {
+        rc = s_invalid(
+            K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
+        goto done;
+    }
+    /* The reference only needs an absolute path; the router also matches it
+     * with a path tree, so it must be a valid route too. */
+    char perr[200];
+    if (c->path[0] != '/') {
+        rc = s_invalid(K, err, "field 'path' must start with '/'");
+        goto done;
+    }
+    if (pathtree_validate(c->path, perr, sizeof perr) < 0) {
+        snprintf(msg, sizeof msg, "field 'path' is invalid: %s", perr);
+        rc = s_invalid(K, err, msg);
+        goto done;
+    }
+    c->metadata = config_json_print(md);
+    if (!c->metadata)
+        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+done:
+    cJSON_Delete(md);
+    if (rc != CONFIG_OK)
+        config_parse_cors_clear(c);
+    return rc;
+}
