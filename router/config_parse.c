@@ -43,10 +43,7 @@ static const char *const s_prefixes[] = {
     [CONFIG_CORS] = "CORS configuration doesn't validate. Validation error: ",
 };
 
-static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
+config_result_t config_fail(char *err, config_result_t rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -55,9 +52,9 @@ static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ..
     return rc;
 }
 
-static config_result_t s_invalid(config_kind_t kind, char *err, const char *msg)
+config_result_t config_invalid(config_kind_t kind, char *err, const char *msg)
 {
-    return s_fail(err, CONFIG_INVALID, "%s%s", config_parse_error_prefix(kind), msg);
+    return config_fail(err, CONFIG_INVALID, "%s%s", config_parse_error_prefix(kind), msg);
 }
 
 const char *config_parse_error_prefix(config_kind_t kind)
@@ -70,7 +67,7 @@ config_result_t config_parse_body(config_kind_t kind, const char *body, size_t l
 {
     char msg[CONFIG_JSON_MSG_MAX];
     *obj = config_json_parse_object(body, len, msg);
-    return *obj ? CONFIG_OK : s_invalid(kind, err, msg);
+    return *obj ? CONFIG_OK : config_invalid(kind, err, msg);
 }
 
 void config_parse_event_type_clear(config_event_type_t *et)
@@ -94,20 +91,20 @@ config_result_t config_parse_event_type(const cJSON *body, bool need_name, confi
     if (config_json_string(body, "name", &et->name, msg) < 0 ||
         config_json_string(body, "authorizerId", &et->authorizer_id, msg) < 0 ||
         config_json_metadata(body, &md, msg) < 0)
-        return s_invalid(CONFIG_EVENT_TYPE, err, msg);
+        return config_invalid(CONFIG_EVENT_TYPE, err, msg);
     config_result_t rc = CONFIG_OK;
     if (need_name && (!et->name || !*et->name)) {
-        rc = s_invalid(CONFIG_EVENT_TYPE, err, "field 'name' is required");
+        rc = config_invalid(CONFIG_EVENT_TYPE, err, "field 'name' is required");
         goto done;
     }
     if (need_name && !config_json_is_name(et->name)) {
-        rc = s_invalid(CONFIG_EVENT_TYPE, err,
+        rc = config_invalid(CONFIG_EVENT_TYPE, err,
                        "field 'name' may only contain letters, digits, '.', '-' and '_'");
         goto done;
     }
     et->metadata = config_json_print(md);
     if (!et->metadata)
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
 done:
     cJSON_Delete(md);
     return rc;
@@ -134,17 +131,17 @@ static config_result_t s_parse_provider(const cJSON *body, const char *type, cha
                  "provider \"%s\" not supported (use http, awslambda, awssqs, awskinesis or "
                  "awsfirehose)",
                  type);
-        return s_invalid(CONFIG_FUNCTION, err, msg);
+        return config_invalid(CONFIG_FUNCTION, err, msg);
     }
     const cJSON *prov = cJSON_GetObjectItemCaseSensitive(body, "provider");
     if (!prov || cJSON_IsNull(prov))
-        return s_invalid(CONFIG_FUNCTION, err, "field 'provider' is required");
+        return config_invalid(CONFIG_FUNCTION, err, "field 'provider' is required");
     if (!cJSON_IsObject(prov))
-        return s_invalid(CONFIG_FUNCTION, err, "field 'provider' must be an object");
+        return config_invalid(CONFIG_FUNCTION, err, "field 'provider' must be an object");
 
     cJSON *clean = cJSON_CreateObject();
     if (!clean)
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
     config_result_t rc = CONFIG_OK;
     const char *fields[5];
     size_t nfields = 0;
@@ -159,11 +156,11 @@ static config_result_t s_parse_provider(const cJSON *body, const char *type, cha
         const char *v = NULL;
         if (config_json_string(prov, fields[i], &v, msg) < 0) {
             snprintf(msg, sizeof msg, "field 'provider.%s' must be a string", fields[i]);
-            rc = s_invalid(CONFIG_FUNCTION, err, msg);
+            rc = config_invalid(CONFIG_FUNCTION, err, msg);
             goto done;
         }
         if (i < nrequired && (!v || !*v)) {
-            rc = s_invalid(CONFIG_FUNCTION, err, spec->missing);
+            rc = config_invalid(CONFIG_FUNCTION, err, spec->missing);
             goto done;
         }
         if (v && *v)
@@ -172,14 +169,14 @@ static config_result_t s_parse_provider(const cJSON *body, const char *type, cha
     if (strcmp(type, "http") == 0) {
         const char *url = cJSON_GetObjectItemCaseSensitive(clean, "url")->valuestring;
         if (!config_json_is_http_url(url)) {
-            rc = s_invalid(CONFIG_FUNCTION, err,
+            rc = config_invalid(CONFIG_FUNCTION, err,
                            "field 'provider.url' must be an absolute http or https URL");
             goto done;
         }
     }
     *out = config_json_print(clean);
     if (!*out)
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
 done:
     cJSON_Delete(clean);
     return rc;
@@ -194,26 +191,26 @@ config_result_t config_parse_function(const cJSON *body, bool need_id, config_fu
     if (config_json_string(body, "functionId", &fn->function_id, msg) < 0 ||
         config_json_string(body, "type", &fn->type, msg) < 0 ||
         config_json_metadata(body, &md, msg) < 0)
-        return s_invalid(CONFIG_FUNCTION, err, msg);
+        return config_invalid(CONFIG_FUNCTION, err, msg);
     config_result_t rc = CONFIG_OK;
     if (need_id && (!fn->function_id || !*fn->function_id)) {
-        rc = s_invalid(CONFIG_FUNCTION, err, "field 'functionId' is required");
+        rc = config_invalid(CONFIG_FUNCTION, err, "field 'functionId' is required");
         goto done;
     }
     if (need_id && !config_json_is_name(fn->function_id)) {
-        rc = s_invalid(CONFIG_FUNCTION, err,
+        rc = config_invalid(CONFIG_FUNCTION, err,
                        "field 'functionId' may only contain letters, digits, '.', '-' and '_'");
         goto done;
     }
     if (!fn->type || !*fn->type) {
-        rc = s_invalid(CONFIG_FUNCTION, err, "field 'type' is required");
+        rc = config_invalid(CONFIG_FUNCTION, err, "field 'type' is required");
         goto done;
     }
     if ((rc = s_parse_provider(body, fn->type, &fn->provider, err)) != CONFIG_OK)
         goto done;
     fn->metadata = config_json_print(md);
     if (!fn->metadata)
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
 done:
     cJSON_Delete(md);
     if (rc != CONFIG_OK)
@@ -243,19 +240,19 @@ config_result_t config_parse_subscription(const cJSON *body, config_subscription
         config_json_string(body, "path", &path, msg) < 0 ||
         config_json_string(body, "method", &method, msg) < 0 ||
         config_json_metadata(body, &md, msg) < 0)
-        return s_invalid(K, err, msg);
+        return config_invalid(K, err, msg);
     config_result_t rc = CONFIG_OK;
     if (!sub->type || !*sub->type) {
-        rc = s_invalid(K, err, "field 'type' is required");
+        rc = config_invalid(K, err, "field 'type' is required");
     } else if (strcmp(sub->type, "sync") != 0 && strcmp(sub->type, "async") != 0) {
-        rc = s_invalid(K, err, "field 'type' must be \"sync\" or \"async\"");
+        rc = config_invalid(K, err, "field 'type' must be \"sync\" or \"async\"");
     } else if (!sub->event_type || !*sub->event_type) {
-        rc = s_invalid(K, err, "field 'eventType' is required");
+        rc = config_invalid(K, err, "field 'eventType' is required");
     } else if (!config_json_is_name(sub->event_type)) {
-        rc = s_invalid(K, err,
+        rc = config_invalid(K, err,
                        "field 'eventType' may only contain letters, digits, '.', '-' and '_'");
     } else if (!sub->function_id || !*sub->function_id) {
-        rc = s_invalid(K, err, "field 'functionId' is required");
+        rc = config_invalid(K, err, "field 'functionId' is required");
     }
     if (rc != CONFIG_OK)
         goto done;
@@ -264,34 +261,34 @@ config_result_t config_parse_subscription(const cJSON *body, config_subscription
     if (!path)
         path = "";
     if (strlen(path) + 2 > sizeof sub->path) {
-        rc = s_invalid(K, err, "field 'path' is too long");
+        rc = config_invalid(K, err, "field 'path' is too long");
         goto done;
     }
     snprintf(sub->path, sizeof sub->path, "%s%s", path[0] == '/' ? "" : "/", path);
     char perr[200];
     if (pathtree_validate(sub->path, perr, sizeof perr) < 0) {
         snprintf(msg, sizeof msg, "field 'path' is invalid: %s", perr);
-        rc = s_invalid(K, err, msg);
+        rc = config_invalid(K, err, msg);
         goto done;
     }
 
     if (!method || !*method)
         method = "POST";
     if (strlen(method) >= sizeof sub->method) {
-        rc = s_invalid(
+        rc = config_invalid(
             K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
         goto done;
     }
     for (size_t i = 0; method[i]; i++)
         sub->method[i] = (char)toupper((unsigned char)method[i]);
     if (!s_method_known(sub->method)) {
-        rc = s_invalid(
+        rc = config_invalid(
             K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
         goto done;
     }
     sub->metadata = config_json_print(md);
     if (!sub->metadata)
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
 done:
     cJSON_Delete(md);
     return rc;
@@ -335,7 +332,7 @@ config_result_t config_parse_cors(const cJSON *body, config_cors_t *c, char *err
         s_list_or_default(body, "allowedHeaders", CONFIG_DEFAULT_HEADERS, &c->headers, msg) < 0 ||
         config_json_bool(body, "allowCredentials", &c->credentials, msg) < 0 ||
         config_json_metadata(body, &md, msg) < 0) {
-        rc = s_invalid(K, err, msg);
+        rc = config_invalid(K, err, msg);
         goto done;
     }
     if (!c->method || !*c->method)
@@ -343,7 +340,7 @@ config_result_t config_parse_cors(const cJSON *body, config_cors_t *c, char *err
     if (!c->path || !*c->path)
         c->path = "/";
     if (!s_method_known(c->method)) {
-        rc = s_invalid(
+        rc = config_invalid(
             K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
         goto done;
     }
@@ -351,17 +348,17 @@ config_result_t config_parse_cors(const cJSON *body, config_cors_t *c, char *err
      * with a path tree, so it must be a valid route too. */
     char perr[200];
     if (c->path[0] != '/') {
-        rc = s_invalid(K, err, "field 'path' must start with '/'");
+        rc = config_invalid(K, err, "field 'path' must start with '/'");
         goto done;
     }
     if (pathtree_validate(c->path, perr, sizeof perr) < 0) {
         snprintf(msg, sizeof msg, "field 'path' is invalid: %s", perr);
-        rc = s_invalid(K, err, msg);
+        rc = config_invalid(K, err, msg);
         goto done;
     }
     c->metadata = config_json_print(md);
     if (!c->metadata)
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
 done:
     cJSON_Delete(md);
     if (rc != CONFIG_OK)

@@ -52,6 +52,14 @@ typedef struct {
 
 /* The reference's "<Resource> doesn't validate. Validation error: " text. */
 const char *config_parse_error_prefix(config_kind_t kind);
+
+/* Formats a message into err (CONFIG_ERR_MAX bytes) and returns rc, so a
+ * failing check is one line: return config_fail(err, CONFIG_CONFLICT, ...). */
+config_result_t config_fail(char *err, config_result_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* CONFIG_INVALID with the reference's "<Kind> doesn't validate" prefix. */
+config_result_t config_invalid(config_kind_t kind, char *err, const char *msg);
 /* Parses a body that must be one JSON object; *obj is the caller's. */
 config_result_t config_parse_body(config_kind_t kind, const char *body, size_t len, cJSON **obj,
                                   char *err);

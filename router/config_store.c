@@ -43,27 +43,11 @@ static const s_kind_info_t s_kinds[] = {
                      "cors_id", "cors", "CORS configuration"},
 };
 
-static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static config_result_t s_fail(char *err, config_result_t rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, CONFIG_ERR_MAX, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-static config_result_t s_invalid(config_kind_t kind, char *err, const char *msg)
-{
-    return s_fail(err, CONFIG_INVALID, "%s%s", config_parse_error_prefix(kind), msg);
-}
 
 static config_result_t s_db_error(config_store_t *self, char *err)
 {
     log_error("sqlite: %s", sqlite3_errmsg(self->db));
-    return s_fail(err, CONFIG_INTERNAL, "Internal error: configuration database failed.");
+    return config_fail(err, CONFIG_INTERNAL, "Internal error: configuration database failed.");
 }
 
 static int s_exec(config_store_t *self, const char *sql)
@@ -245,7 +229,7 @@ static config_result_t s_get_one(config_store_t *self, config_kind_t kind, const
     *out = NULL;
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
     int n = s_load(self, kind, space, id, arr);
     if (n < 0) {
         cJSON_Delete(arr);
@@ -253,7 +237,7 @@ static config_result_t s_get_one(config_store_t *self, config_kind_t kind, const
     }
     if (n == 0) {
         cJSON_Delete(arr);
-        return s_fail(err, CONFIG_NOT_FOUND, "%s \"%s\" not found.", s_kinds[kind].noun, id);
+        return config_fail(err, CONFIG_NOT_FOUND, "%s \"%s\" not found.", s_kinds[kind].noun, id);
     }
     *out = cJSON_DetachItemFromArray(arr, 0);
     cJSON_Delete(arr);
@@ -266,7 +250,7 @@ static config_result_t s_check_write_space(config_kind_t kind, const char *space
     if (config_store_check_space(space, err) < 0)
         return CONFIG_INVALID;
     if (strlen(space) < 3)
-        return s_invalid(kind, err, "space name must be at least 3 characters long");
+        return config_invalid(kind, err, "space name must be at least 3 characters long");
     return CONFIG_OK;
 }
 
@@ -303,7 +287,7 @@ static config_result_t s_check_authorizer(config_store_t *self, const char *spac
     if (n < 0)
         return s_db_error(self, err);
     if (n == 0)
-        return s_fail(err, CONFIG_INVALID, "Authorizer function doesn't exists.");
+        return config_fail(err, CONFIG_INVALID, "Authorizer function doesn't exists.");
     return CONFIG_OK;
 }
 
@@ -325,7 +309,7 @@ static config_result_t s_event_type_create(config_store_t *self, const char *spa
         goto done;
     }
     if (n > 0) {
-        rc = s_fail(err, CONFIG_EXISTS, "Event Type \"%s\" already exists.", et.name);
+        rc = config_fail(err, CONFIG_EXISTS, "Event Type \"%s\" already exists.", et.name);
         goto done;
     }
     if ((rc = s_check_authorizer(self, space, et.authorizer_id, err)) != CONFIG_OK)
@@ -362,7 +346,7 @@ static config_result_t s_event_type_update(config_store_t *self, const char *spa
         goto done;
     }
     if (n == 0) {
-        rc = s_fail(err, CONFIG_NOT_FOUND, "Event Type \"%s\" not found.", name);
+        rc = config_fail(err, CONFIG_NOT_FOUND, "Event Type \"%s\" not found.", name);
         goto done;
     }
     if ((rc = s_check_authorizer(self, space, et.authorizer_id, err)) != CONFIG_OK)
@@ -388,7 +372,7 @@ static config_result_t s_event_type_delete(config_store_t *self, const char *spa
     if (n < 0)
         return s_db_error(self, err);
     if (n > 0)
-        return s_fail(err, CONFIG_INVALID,
+        return config_fail(err, CONFIG_INVALID,
                       "Event type cannot be deleted because there are subscriptions using it.");
     return CONFIG_OK;
 }
@@ -414,7 +398,7 @@ static config_result_t s_function_create(config_store_t *self, const char *space
         goto done;
     }
     if (n > 0) {
-        rc = s_fail(err, CONFIG_EXISTS, "Function \"%s\" already registered.", fn.function_id);
+        rc = config_fail(err, CONFIG_EXISTS, "Function \"%s\" already registered.", fn.function_id);
         goto done;
     }
     const char *args[] = {space, fn.function_id, fn.type, fn.provider, fn.metadata};
@@ -448,7 +432,7 @@ static config_result_t s_function_update(config_store_t *self, const char *space
         goto done;
     }
     if (n == 0) {
-        rc = s_fail(err, CONFIG_NOT_FOUND, "Function \"%s\" not found.", id);
+        rc = config_fail(err, CONFIG_NOT_FOUND, "Function \"%s\" not found.", id);
         goto done;
     }
     const char *args[] = {fn.type, fn.provider, fn.metadata, space, id};
@@ -473,7 +457,7 @@ static config_result_t s_function_delete(config_store_t *self, const char *space
     if (n < 0)
         return s_db_error(self, err);
     if (n > 0)
-        return s_fail(err, CONFIG_INVALID,
+        return config_fail(err, CONFIG_INVALID,
                       "Function cannot be deleted because it's subscribed to a least one event.");
     sqlite3_stmt *st = NULL;
     config_result_t rc = CONFIG_OK;
@@ -486,7 +470,7 @@ static config_result_t s_function_delete(config_store_t *self, const char *space
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
-        rc = s_fail(err, CONFIG_INVALID,
+        rc = config_fail(err, CONFIG_INVALID,
                     "Function %s cannot be deleted because is used as an authorizer for %s event "
                     "type.",
                     id, (const char *)sqlite3_column_text(st, 0));
@@ -510,7 +494,7 @@ static config_result_t s_check_path_conflict(config_store_t *self, const config_
     config_result_t rc = CONFIG_OK;
     char perr[256];
     if (!tree)
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
     if (sqlite3_prepare_v2(self->db,
                            "SELECT path FROM subscriptions WHERE space = ? AND type = 'sync'"
                            " AND method = ? ORDER BY created_at, subscription_id",
@@ -534,7 +518,7 @@ static config_result_t s_check_path_conflict(config_store_t *self, const config_
     if (pathtree_add(tree, sub->path, &s_marker, perr, sizeof perr) < 0) {
         /* The tree may already say "path conflict: "; do not say it twice. */
         const char *why = strncmp(perr, "path conflict: ", 15) == 0 ? perr + 15 : perr;
-        rc = s_fail(err, CONFIG_INVALID, "Subscription path conflict: %s", why);
+        rc = config_fail(err, CONFIG_INVALID, "Subscription path conflict: %s", why);
     }
 done:
     sqlite3_finalize(st);
@@ -553,7 +537,7 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
     id = config_store_subscription_id(sub.type, sub.event_type, sub.function_id, sub.path,
                                       sub.method);
     if (!id) {
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
         goto done;
     }
     if (s_begin(self) < 0) {
@@ -570,7 +554,7 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
         goto done;
     }
     if (n > 0) {
-        rc = s_fail(err, CONFIG_EXISTS, "Subscription \"%s\" already exists.", id);
+        rc = config_fail(err, CONFIG_EXISTS, "Subscription \"%s\" already exists.", id);
         goto done;
     }
     if (strcmp(sub.type, "sync") == 0 &&
@@ -583,7 +567,7 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
         goto done;
     }
     if (n == 0) {
-        rc = s_fail(err, CONFIG_INVALID, "Event Type \"%s\" not found.", sub.event_type);
+        rc = config_fail(err, CONFIG_INVALID, "Event Type \"%s\" not found.", sub.event_type);
         goto done;
     }
     n = s_count(self, "SELECT count(*) FROM functions WHERE space = ? AND function_id = ?", space,
@@ -593,7 +577,7 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
         goto done;
     }
     if (n == 0) {
-        rc = s_fail(err, CONFIG_INVALID, "Function \"%s\" not found.", sub.function_id);
+        rc = config_fail(err, CONFIG_INVALID, "Function \"%s\" not found.", sub.function_id);
         goto done;
     }
     const char *args[] = {space,           id,         sub.type, sub.event_type,
@@ -639,7 +623,7 @@ static config_result_t s_subscription_update(config_store_t *self, const char *s
     for (size_t i = 0; i < 5; i++) {
         const cJSON *was = cJSON_GetObjectItemCaseSensitive(old, fixed[i].json);
         if (!cJSON_IsString(was) || strcmp(was->valuestring, now[i]) != 0) {
-            rc = s_fail(err, CONFIG_INVALID,
+            rc = config_fail(err, CONFIG_INVALID,
                         "Invalid update. '%s' of existing subscription cannot be updated.",
                         fixed[i].field);
             goto done;
@@ -672,7 +656,7 @@ static config_result_t s_cors_create(config_store_t *self, const char *space, co
         return rc;
     id = config_store_cors_id(c.method, c.path);
     if (!id) {
-        rc = s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
         goto done;
     }
     if (s_begin(self) < 0) {
@@ -686,7 +670,7 @@ static config_result_t s_cors_create(config_store_t *self, const char *space, co
         goto done;
     }
     if (n > 0) {
-        rc = s_fail(err, CONFIG_EXISTS, "CORS configuration \"%s\" already exists.", id);
+        rc = config_fail(err, CONFIG_EXISTS, "CORS configuration \"%s\" already exists.", id);
         goto done;
     }
     const char *args[] = {space,     id,        c.method,  c.path,
@@ -722,12 +706,12 @@ static config_result_t s_cors_update(config_store_t *self, const char *space, co
     const cJSON *was_method = cJSON_GetObjectItemCaseSensitive(old, "method");
     const cJSON *was_path = cJSON_GetObjectItemCaseSensitive(old, "path");
     if (!cJSON_IsString(was_method) || strcmp(was_method->valuestring, c.method) != 0) {
-        rc = s_fail(err, CONFIG_INVALID,
+        rc = config_fail(err, CONFIG_INVALID,
                     "Invalid update. 'Method' of existing CORS configuration cannot be updated.");
         goto done;
     }
     if (!cJSON_IsString(was_path) || strcmp(was_path->valuestring, c.path) != 0) {
-        rc = s_fail(err, CONFIG_INVALID,
+        rc = config_fail(err, CONFIG_INVALID,
                     "Invalid update. 'Path' of existing CORS configuration cannot be updated.");
         goto done;
     }
@@ -787,7 +771,7 @@ config_result_t config_store_create(config_store_t *self, config_kind_t kind, co
 {
     *out = NULL;
     if (!s_kind_valid(kind))
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
     config_result_t rc = s_check_write_space(kind, space, err);
     if (rc != CONFIG_OK)
         return rc;
@@ -818,7 +802,7 @@ config_result_t config_store_update(config_store_t *self, config_kind_t kind, co
 {
     *out = NULL;
     if (!s_kind_valid(kind))
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
     config_result_t rc = s_check_write_space(kind, space, err);
     if (rc != CONFIG_OK)
         return rc;
@@ -848,7 +832,7 @@ config_result_t config_store_get(config_store_t *self, config_kind_t kind, const
 {
     *out = NULL;
     if (!s_kind_valid(kind))
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
     if (config_store_check_space(space, err) < 0)
         return CONFIG_INVALID;
     return s_get_one(self, kind, space, id, out, err);
@@ -858,7 +842,7 @@ config_result_t config_store_delete(config_store_t *self, config_kind_t kind, co
                                     const char *id, char *err)
 {
     if (!s_kind_valid(kind))
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
     if (config_store_check_space(space, err) < 0)
         return CONFIG_INVALID;
     if (s_begin(self) < 0)
@@ -881,7 +865,7 @@ config_result_t config_store_delete(config_store_t *self, config_kind_t kind, co
         goto done;
     }
     if (sqlite3_changes(self->db) == 0) {
-        rc = s_fail(err, CONFIG_NOT_FOUND, "%s \"%s\" not found.", s_kinds[kind].noun, id);
+        rc = config_fail(err, CONFIG_NOT_FOUND, "%s \"%s\" not found.", s_kinds[kind].noun, id);
         goto done;
     }
     if (s_exec(self, "COMMIT") < 0)
@@ -909,12 +893,12 @@ config_result_t config_store_list(config_store_t *self, config_kind_t kind, cons
 {
     *out = NULL;
     if (!s_kind_valid(kind))
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: unknown resource.");
     if (config_store_check_space(space, err) < 0)
         return CONFIG_INVALID;
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
-        return s_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
+        return config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");
     if (s_load(self, kind, space, NULL, arr) < 0) {
         cJSON_Delete(arr);
         return s_db_error(self, err);
