@@ -10,11 +10,11 @@
  * true bool, non-empty list or body), so a HEARTBEAT is 7 bytes. An empty
  * string "" is set and survives the round trip; NULL stays NULL.
  *
- *   header:  v t corr method path et eid origin cm ch status hdrs cap name
+ *   header:  v t corr method path et eid origin cm ch attrs status hdrs cap name
  *            job sync space fid ftype prov params tmo ok err
  *   payload: v kind eid et time src method path host hdrs query ctype body
  *
- * Key/value lists ("hdrs", "params", "query") are one flat msgpack array of
+ * Key/value lists ("hdrs", "attrs", "params", "query") are one flat msgpack array of
  * strings [k1, v1, k2, v2, ...] with an even length: unlike a map it keeps
  * duplicates and order (repeated query keys, Set-Cookie), and it is smaller
  * and cheaper to decode than an array of pairs. "body" is msgpack BIN, so
@@ -180,6 +180,7 @@ static const s_field_t s_hdr_fields[] = {
     HF("origin", F_STR, origin),
     HF("cm", F_STR, cors_method),
     HF("ch", F_STR, cors_headers),
+    HF("attrs", F_KVS, attrs),
     HF("status", F_INT, status),
     HF("hdrs", F_KVS, headers),
     HF("cap", F_U32, capacity),
@@ -769,6 +770,7 @@ void wire_hdr_clear(wire_hdr_t *self)
     free(self->origin);
     free(self->cors_method);
     free(self->cors_headers);
+    wire_kvs_clear(&self->attrs);
     wire_kvs_clear(&self->headers);
     free(self->name);
     free(self->space);

@@ -4,6 +4,8 @@
  * its inputs apart from the clock and the random event ids. */
 #include "event_build.h"
 
+#include "event_attrs.h"
+
 #include "egw/clock.h"
 #include "egw/uuid.h"
 
@@ -616,7 +618,10 @@ static int s_finish(const event_build_input_t *in, cloudevent_t *ce, wire_hdr_t 
     payload->event_time = strdup(ce->event_time);
     if (!payload->event_id || !payload->event_type || !payload->event_time)
         return s_oom(err);
-    return s_fill_hdr(in, ce->event_type, ce->event_id, hdr, err);
+    if (s_fill_hdr(in, ce->event_type, ce->event_id, hdr, err) < 0)
+        return -1;
+    /* For the router's subscription filters (see event_attrs.h). */
+    return event_attrs_fill(ce->event, &hdr->attrs) < 0 ? s_oom(err) : 0;
 }
 
 /* Appends ", value" to the entry already holding this header name. */

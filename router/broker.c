@@ -479,11 +479,15 @@ static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *ev
     }
     wire_kvs_clear(&cors);
 
-    const route_targets_t *subs =
-        route_table_async(self->routes, event->method, event->event_type, event->path, &params);
-    for (size_t i = 0; subs && i < subs->count; i++)
-        s_job_start(self, false, subs->items[i], event, &params, identity, NULL, payload);
-    if (!sync && !subs)
+    /* Exact-type subscribers, then type patterns; filters already applied. */
+    route_async_iter_t it;
+    bool any = false;
+    for (const route_target_t *t = route_table_async_first(self->routes, event, &params, &it); t;
+         t = route_table_async_next(&it)) {
+        s_job_start(self, false, t, event, &params, identity, NULL, payload);
+        any = true;
+    }
+    if (!sync && !any)
         log_debug("event %s (%s %s %s) has no subscriber",
                   event->event_id ? event->event_id : "-", event->method, event->event_type,
                   event->path);

@@ -5,6 +5,7 @@
 #include "config_parse.h"
 
 #include "config_json.h"
+#include "event_filter.h"
 
 #include "egw/pathtree.h"
 
@@ -80,6 +81,8 @@ void config_parse_subscription_clear(config_subscription_t *sub)
 {
     free(sub->metadata);
     sub->metadata = NULL;
+    free(sub->filter);
+    sub->filter = NULL;
 }
 
 config_result_t config_parse_event_type(const cJSON *body, bool need_name, config_event_type_t *et,
@@ -97,9 +100,17 @@ config_result_t config_parse_event_type(const cJSON *body, bool need_name, confi
         rc = config_invalid(CONFIG_EVENT_TYPE, err, "field 'name' is required");
         goto done;
     }
-    if (need_name && !config_json_is_name(et->name)) {
+    if (need_name && !config_json_is_name(et->name) && !event_filter_is_type_pattern(et->name)) {
         rc = config_invalid(CONFIG_EVENT_TYPE, err,
-                       "field 'name' may only contain letters, digits, '.', '-' and '_'");
+                       "field 'name' may only contain letters, digits, '.', '-' and '_', or be a "
+                       "pattern: '*' or '<name>.*'");
+        goto done;
+    }
+    /* An authorizer runs for the concrete type of an event; a pattern is
+     * never an event's type, so its authorizer would silently never run. */
+    if (need_name && et->authorizer_id && event_filter_is_type_pattern(et->name)) {
+        rc = config_invalid(CONFIG_EVENT_TYPE, err,
+                            "an event type pattern cannot have an 'authorizerId'");
         goto done;
     }
     et->metadata = config_json_print(md);
@@ -248,14 +259,31 @@ config_result_t config_parse_subscription(const cJSON *body, config_subscription
         rc = config_invalid(K, err, "field 'type' must be \"sync\" or \"async\"");
     } else if (!sub->event_type || !*sub->event_type) {
         rc = config_invalid(K, err, "field 'eventType' is required");
-    } else if (!config_json_is_name(sub->event_type)) {
+    } else if (!config_json_is_name(sub->event_type) &&
+               !event_filter_is_type_pattern(sub->event_type)) {
         rc = config_invalid(K, err,
-                       "field 'eventType' may only contain letters, digits, '.', '-' and '_'");
+                       "field 'eventType' may only contain letters, digits, '.', '-' and '_', "
+                       "or be a pattern: '*' or '<name>.*'");
+    } else if (strcmp(sub->type, "sync") == 0 && event_filter_is_type_pattern(sub->event_type)) {
+        /* A sync route answers one HTTP request with one function. */
+        rc = config_invalid(K, err, "field 'eventType' may be a pattern on async subscriptions only");
     } else if (!sub->function_id || !*sub->function_id) {
         rc = config_invalid(K, err, "field 'functionId' is required");
     }
     if (rc != CONFIG_OK)
         goto done;
+
+    const cJSON *filter = cJSON_GetObjectItemCaseSensitive(body, "filter");
+    if (filter && !cJSON_IsNull(filter)) {
+        if (strcmp(sub->type, "async") != 0) {
+            rc = config_invalid(K, err, "field 'filter' is allowed on async subscriptions only");
+            goto done;
+        }
+        if (event_filter_check(filter, &sub->filter, msg, sizeof msg) < 0) {
+            rc = config_invalid(K, err, msg);
+            goto done;
+        }
+    }
 
     /* The reference prepends "/" when missing (istrings.EnsurePrefix). */
     if (!path)

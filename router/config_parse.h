@@ -38,6 +38,7 @@ typedef struct {
     char path[1024];
     char method[16];
     char *metadata; /* owned */
+    char *filter;   /* async only: normalized filter JSON text (event_filter.h), owned; NULL = none */
 } config_subscription_t;
 
 typedef struct {
@@ -72,7 +73,9 @@ void config_parse_event_type_clear(config_event_type_t *et);
 config_result_t config_parse_function(const cJSON *body, bool need_id, config_function_t *fn,
                                       char *err);
 void config_parse_function_clear(config_function_t *fn);
-/* Adds the leading "/" to path, defaults and upper-cases the method. */
+/* Adds the leading "/" to path, defaults and upper-cases the method.
+ * eventType may be a type pattern ("user.*", "*") and "filter" may be given
+ * on async subscriptions only (see event_filter.h). */
 config_result_t config_parse_subscription(const cJSON *body, config_subscription_t *sub, char *err);
 void config_parse_subscription_clear(config_subscription_t *sub);
 config_result_t config_parse_cors(const cJSON *body, config_cors_t *c, char *err);

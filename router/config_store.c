@@ -7,6 +7,7 @@
 
 #include "config_json.h"
 #include "config_parse.h"
+#include "event_filter.h"
 
 #include "egw/log.h"
 #include "egw/pathtree.h"
@@ -36,7 +37,7 @@ static const s_kind_info_t s_kinds[] = {
     [CONFIG_FUNCTION] = {"SELECT space, function_id, type, provider, metadata FROM functions",
                          "function_id", "functions", "Function"},
     [CONFIG_SUBSCRIPTION] = {"SELECT space, subscription_id, type, event_type, function_id, method,"
-                             " path, metadata FROM subscriptions",
+                             " path, metadata, filter FROM subscriptions",
                              "subscription_id", "subscriptions", "Subscription"},
     [CONFIG_CORS] = {"SELECT space, cors_id, method, path, allowed_origins, allowed_methods,"
                      " allowed_headers, allow_credentials, metadata FROM cors",
@@ -172,6 +173,10 @@ static cJSON *s_row_to_json(config_kind_t kind, sqlite3_stmt *st)
         s_add_text(o, "method", st, 5);
         s_add_text(o, "path", st, 6);
         s_add_metadata(o, st, 7);
+        /* Only filtered subscriptions say "filter", so the rest keep the
+         * reference's exact bodies. */
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            cJSON_AddItemToObject(o, "filter", s_column_json(st, 8, "{}"));
         break;
     case CONFIG_CORS:
         s_add_text(o, "corsId", st, 1);
@@ -347,6 +352,11 @@ static config_result_t s_event_type_update(config_store_t *self, const char *spa
     }
     if (n == 0) {
         rc = config_fail(err, CONFIG_NOT_FOUND, "Event Type \"%s\" not found.", name);
+        goto done;
+    }
+    if (et.authorizer_id && event_filter_is_type_pattern(name)) {
+        rc = config_invalid(CONFIG_EVENT_TYPE, err,
+                            "an event type pattern cannot have an 'authorizerId'");
         goto done;
     }
     if ((rc = s_check_authorizer(self, space, et.authorizer_id, err)) != CONFIG_OK)
@@ -581,11 +591,12 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
         goto done;
     }
     const char *args[] = {space,           id,         sub.type, sub.event_type,
-                          sub.function_id, sub.method, sub.path, sub.metadata};
+                          sub.function_id, sub.method, sub.path, sub.metadata, sub.filter};
     rc = s_write_and_read(self, CONFIG_SUBSCRIPTION, space, id,
                           "INSERT INTO subscriptions (space, subscription_id, type, event_type,"
-                          " function_id, method, path, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          args, 8, out, err);
+                          " function_id, method, path, metadata, filter)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          args, 9, out, err);
 done:
     if (rc != CONFIG_OK)
         s_rollback(self);
@@ -595,7 +606,7 @@ done:
 }
 
 /* Everything that makes up the subscription's identity is fixed; only the
- * metadata may change. The field names are the reference's. */
+ * metadata (and our filter) may change. The field names are the reference's. */
 static config_result_t s_subscription_update(config_store_t *self, const char *space,
                                              const char *id, const cJSON *body, cJSON **out,
                                              char *err)
@@ -631,11 +642,13 @@ static config_result_t s_subscription_update(config_store_t *self, const char *s
     }
     cJSON_Delete(old);
     old = NULL;
-    const char *args[] = {sub.metadata, space, id};
+    /* The filter is not part of the identity: an update replaces it, and
+     * one without "filter" removes it. */
+    const char *args[] = {sub.metadata, sub.filter, space, id};
     rc = s_write_and_read(self, CONFIG_SUBSCRIPTION, space, id,
-                          "UPDATE subscriptions SET metadata = ? WHERE space = ? AND"
+                          "UPDATE subscriptions SET metadata = ?, filter = ? WHERE space = ? AND"
                           " subscription_id = ?",
-                          args, 3, out, err);
+                          args, 4, out, err);
 done:
     if (rc != CONFIG_OK)
         s_rollback(self);

@@ -12,8 +12,10 @@
 #define EGW_ROUTE_TABLE_H
 
 #include "cors_match.h"
+#include "event_filter.h"
 
 #include "egw/pathtree.h"
+#include "egw/wire.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@ typedef struct {
     const char *function_id;
     const char *function_type; /* "http", "awslambda", ... */
     const char *provider;      /* the functions.provider JSON text, validated */
+    const event_filter_t *filter; /* async: the subscription's filter, or NULL for none */
 } route_target_t;
 
 /* The async subscribers of one route, in creation order. */
@@ -48,11 +51,38 @@ void route_table_destroy(route_table_t **self_p);
 const route_target_t *route_table_sync(route_table_t *self, const char *method,
                                        const char *event_type, const char *path,
                                        pathtree_params_t *params);
-/* The async subscribers for (method, event_type, path), or NULL when none.
- * Fills params (may be NULL) as route_table_sync does. */
+/* The async subscribers whose eventType is exactly event_type for (method,
+ * path), or NULL when none; subscriptions to type patterns and filters are
+ * not considered (route_table_async_first does). Fills params (may be NULL)
+ * as route_table_sync does. */
 const route_targets_t *route_table_async(route_table_t *self, const char *method,
                                          const char *event_type, const char *path,
                                          pathtree_params_t *params);
+
+/* Walks every async subscriber of one EVENT: the subscriptions to its exact
+ * type, then those to a matching pattern ("user.*" for "user.created", the
+ * longest prefix last; "*" last of all, never for system types or
+ * http.request), each on a route matching (method, path), skipping those
+ * whose filter the event fails. The fields are private; the iterator lives
+ * on the caller's stack and holds nothing to free. */
+typedef struct {
+    route_table_t *table;
+    const wire_hdr_t *event;
+    pathtree_params_t *params;
+    const route_targets_t *list; /* the list being walked, or NULL */
+    size_t index;                /* its next item */
+    size_t scan;                 /* where the next '.' is searched for in the type */
+    int stage;                   /* exact type, prefix patterns, "*", done */
+} route_async_iter_t;
+
+/* Starts it over event (its method, path, event_type and attrs must outlive
+ * the walk) and returns the first subscriber, or NULL. params (not NULL) is
+ * filled with the returned subscriber's path parameters and is valid until
+ * the next call. */
+const route_target_t *route_table_async_first(route_table_t *self, const wire_hdr_t *event,
+                                              pathtree_params_t *params, route_async_iter_t *it);
+/* The next subscriber, or NULL when the walk is over. */
+const route_target_t *route_table_async_next(route_async_iter_t *it);
 /* The CORS configuration for (method, path), or NULL. */
 const cors_config_t *route_table_cors(route_table_t *self, const char *method, const char *path);
 

@@ -207,6 +207,108 @@ static void s_test_reload(sqlite3 *db)
     route_table_destroy(&t);
 }
 
+/* Walks the async subscribers of one event; returns their ids joined by
+ * commas, and the params of the last one in *last. */
+static const char *s_walk(route_table_t *t, const char *method, const char *type,
+                          const char *path, const char *source, const char *subject,
+                          pathtree_params_t *last)
+{
+    static char out[256];
+    wire_hdr_t ev = {.type = WIRE_EVENT};
+    ev.method = (char *)method;
+    ev.event_type = (char *)type;
+    ev.path = (char *)path;
+    ev.event_id = (char *)"id-1";
+    if (source)
+        wire_kvs_add(&ev.attrs, "source", source);
+    if (subject)
+        wire_kvs_add(&ev.attrs, "subject", subject);
+    out[0] = '\0';
+    route_async_iter_t it;
+    pathtree_params_t p;
+    for (const route_target_t *r = route_table_async_first(t, &ev, &p, &it); r;
+         r = route_table_async_next(&it)) {
+        if (out[0])
+            strcat(out, ",");
+        strcat(out, r->subscription_id);
+        if (last)
+            *last = p;
+    }
+    wire_kvs_clear(&ev.attrs);
+    return out;
+}
+
+/* Type patterns and filters: which subscribers an event reaches, in which
+ * order, and which hand-written rows are skipped. */
+static void s_test_patterns(const char *db_path)
+{
+    sqlite3 *db = db_open(db_path);
+    CHECK(db != NULL);
+    if (!db)
+        return;
+    s_exec(db, "PRAGMA foreign_keys=OFF");
+    s_exec(db,
+           "INSERT INTO functions (space, function_id, type, provider) VALUES"
+           " ('a', 'f1', 'http', '{\"url\":\"http://127.0.0.1:9/one\"}'),"
+           " ('a', 'f2', 'http', '{\"url\":\"http://127.0.0.1:9/two\"}');"
+           "INSERT INTO subscriptions (space, subscription_id, type, event_type, function_id,"
+           " method, path, filter) VALUES"
+           " ('a', 'p1', 'async', 'user.created', 'f1', 'POST', '/', NULL),"
+           " ('a', 'p2', 'async', 'user.*', 'f1', 'POST', '/', NULL),"
+           " ('a', 'p3', 'async', '*', 'f2', 'POST', '/', NULL),"
+           " ('a', 'p4', 'async', 'user.profile.*', 'f2', 'POST', '/', NULL),"
+           " ('a', 'p5', 'async', 'eventgateway.*', 'f1', 'POST', '/', NULL),"
+           " ('a', 'p6', 'async', 'user.*', 'f2', 'POST', '/x/:id',"
+           "  '{\"exact\":{\"source\":\"/crm\"}}'),"
+           " ('a', 'p7', 'async', 'order.placed', 'f1', 'POST', '/',"
+           "  '{\"suffix\":{\"subject\":\".png\"}}'),"
+           " ('a', 'p8', 'sync', 'user.*', 'f1', 'GET', '/p8', NULL),"
+           " ('a', 'p9', 'async', 'order.placed', 'f1', 'POST', '/', 'not json'),"
+           " ('a', 'p10', 'sync', 'http.request', 'f1', 'GET', '/p10', '{\"exact\":{\"id\":\"1\"}}'),"
+           " ('a', 'p11', 'async', 'http.*', 'f1', 'GET', '/h', NULL),"
+           " ('a', 'p12', 'async', 'order.placed', 'f2', 'POST', '/', '{\"exact\":{\"Source\":\"x\"}}')");
+    route_table_t *t = route_table_new(db);
+    CHECK(t != NULL);
+    if (t) {
+        /* p8 (sync pattern), p9 (bad JSON), p10 (sync filter), p12 (bad name) skipped. */
+        CHECK(route_table_loaded(t) == 8);
+        CHECK(route_table_skipped(t) == 4);
+        pathtree_params_t p;
+        CHECK_STR(s_walk(t, "POST", "user.created", "/", NULL, NULL, NULL), "p1,p2,p3");
+        CHECK_STR(s_walk(t, "post", "user.created", "/", NULL, NULL, NULL), "p1,p2,p3");
+        /* Shorter prefixes first, "*" last. */
+        CHECK_STR(s_walk(t, "POST", "user.profile.updated", "/", NULL, NULL, NULL), "p2,p4,p3");
+        CHECK_STR(s_walk(t, "POST", "user.profile.", "/", NULL, NULL, NULL), "p2,p3");
+        CHECK_STR(s_walk(t, "POST", "user.", "/", NULL, NULL, NULL), "p3");
+        CHECK_STR(s_walk(t, "POST", "user", "/", NULL, NULL, NULL), "p3");
+        CHECK_STR(s_walk(t, "POST", "users.created", "/", NULL, NULL, NULL), "p3");
+        /* System events only through an explicit pattern, never "*". */
+        CHECK_STR(s_walk(t, "POST", "eventgateway.function.invoked", "/", NULL, NULL, NULL), "p5");
+        CHECK_STR(s_walk(t, "POST", "http.request", "/", NULL, NULL, NULL), "");
+        CHECK_STR(s_walk(t, "GET", "http.request", "/h", NULL, NULL, NULL), "p11");
+        /* Filters. */
+        CHECK_STR(s_walk(t, "POST", "order.placed", "/", NULL, "a.png", NULL), "p7,p3");
+        CHECK_STR(s_walk(t, "POST", "order.placed", "/", NULL, "a.gif", NULL), "p3");
+        CHECK_STR(s_walk(t, "POST", "order.placed", "/", NULL, NULL, NULL), "p3");
+        p.count = 0;
+        CHECK_STR(s_walk(t, "POST", "user.created", "/x/7", "/crm", NULL, &p), "p6");
+        CHECK(p.count == 1 && s_param(&p, "id", "7"));
+        CHECK_STR(s_walk(t, "POST", "user.created", "/x/7", "/crm2", NULL, NULL), "");
+        CHECK_STR(s_walk(t, "GET", "user.created", "/", NULL, NULL, NULL), "");
+        CHECK_STR(s_walk(t, "POST", "user.created", "/nowhere", NULL, NULL, NULL), "");
+        /* The exact-type lookup ignores patterns and filters, as documented. */
+        const route_targets_t *l = route_table_async(t, "POST", "order.placed", "/", NULL);
+        CHECK(l != NULL && l->count == 1 && l->items[0]->filter != NULL);
+        /* A header without a type, method or path reaches nobody. */
+        wire_hdr_t ev = {.type = WIRE_EVENT};
+        route_async_iter_t it;
+        CHECK(route_table_async_first(t, &ev, &p, &it) == NULL);
+        CHECK(route_table_async_next(&it) == NULL);
+        route_table_destroy(&t);
+    }
+    sqlite3_close(db);
+}
+
 #define BIG 100000
 
 static void s_test_big(const char *db_path)
@@ -300,9 +402,10 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    char small[128], big[128];
+    char small[128], big[128], pat[128];
     snprintf(small, sizeof small, "%s/small.db", dir);
     snprintf(big, sizeof big, "%s/big.db", dir);
+    snprintf(pat, sizeof pat, "%s/patterns.db", dir);
 
     sqlite3 *db = db_open(small);
     CHECK(db != NULL);
@@ -313,6 +416,7 @@ int main(void)
         sqlite3_close(db);
     }
     s_test_big(big);
+    s_test_patterns(pat);
 
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -320,6 +424,8 @@ int main(void)
         snprintf(f, sizeof f, "%s%s", small, suffixes[i]);
         unlink(f);
         snprintf(f, sizeof f, "%s%s", big, suffixes[i]);
+        unlink(f);
+        snprintf(f, sizeof f, "%s%s", pat, suffixes[i]);
         unlink(f);
     }
     rmdir(dir);

@@ -80,6 +80,10 @@ typedef struct {
     char *origin;       /* EVENT: Origin request header, or NULL */
     char *cors_method;  /* EVENT: Access-Control-Request-Method (preflight), or NULL */
     char *cors_headers; /* EVENT: Access-Control-Request-Headers (preflight), or NULL */
+    wire_kvs_t attrs;   /* EVENT: the CloudEvent's other attributes by CloudEvents 1.0
+                         * name (source, subject, time, extensions...; not type/id),
+                         * values as text; for subscription filters. Empty for
+                         * http.request events. */
 
     /* REPLY and RESULT: the HTTP response; frame 2 is its body */
     int status;          /* HTTP status code */
