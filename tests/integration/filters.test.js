@@ -144,20 +144,27 @@ test('CloudEvents 1.0 structured: the same filters by 1.0 attribute names', g(as
 }));
 
 test('CloudEvents 1.0 binary mode: attributes from ce-* headers', g(async () => {
-  const id = crypto.randomUUID();
-  const res = await ref.gw.events('POST', '/', {
-    headers: {
-      'Content-Type': 'application/json', 'ce-specversion': '1.0', 'ce-type': 'img.uploaded',
-      'ce-id': id, 'ce-source': '/cam', 'ce-subject': 'bin.png',
-    },
-    body: JSON.stringify({ n: 2 }),
-  });
-  assert.equal(res.status, 202, res.text);
+  const send = async (subject) => {
+    const id = crypto.randomUUID();
+    const res = await ref.gw.events('POST', '/', {
+      headers: {
+        'Content-Type': 'application/json', 'ce-specversion': '1.0', 'ce-type': 'img.uploaded',
+        'ce-id': id, 'ce-source': '/cam', 'ce-subject': subject,
+      },
+      body: JSON.stringify({ n: 2 }),
+    });
+    assert.equal(res.status, 202, res.text);
+    return id;
+  };
+  const gif = await send('bin.gif');
+  const png = await send('bin.png');
   const deadline = Date.now() + 10000;
-  while (!gotIt(fns.pngFn, id) || !gotIt(fns.allFn, id)) {
-    assert.ok(Date.now() < deadline, 'binary 1.0 event not delivered to pngFn and allFn');
+  while (!gotIt(fns.pngFn, png) || !gotIt(fns.allFn, png) || !gotIt(fns.allFn, gif)) {
+    assert.ok(Date.now() < deadline, 'binary 1.0 events not delivered to pngFn and allFn');
     await sleep(25);
   }
+  await sleep(300);
+  assert.equal(gotIt(fns.pngFn, gif), false, 'pngFn wrongly got the .gif event');
 }));
 
 test('"*" does not catch http.request events', g(async () => {
