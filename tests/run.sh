@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: builds egw into build-test (with AddressSanitizer
 # and UndefinedBehaviorSanitizer unless EGW_SANITIZE=0), runs the unit tests,
+# each fuzz target for EGW_FUZZ_SECONDS (20; clang build in <build dir>-libfuzzer),
 # then the Node integration tests against real processes under supervisord,
 # and ends with one line "N passed, N failed". Exits non-zero if anything failed.
 set -uo pipefail
@@ -80,6 +81,24 @@ if ((unit_rc != 0 && unit_failed == 0)); then
     unit_failed=1
 fi
 
+# Each libFuzzer target briefly (tests/fuzz/run.sh; EGW_FUZZ_SECONDS=0 skips),
+# one test per target; no clang or libFuzzer counts as one skip.
+fuzz_passed=0 fuzz_failed=0 fuzz_skipped=0
+if [[ ${EGW_FUZZ_SECONDS:=20} != 0 ]]; then
+    step "fuzzing (tests/fuzz/run.sh, ${EGW_FUZZ_SECONDS} s per target)"
+    FUZZ_OUT=$RESULTS/fuzz.out
+    EGW_FUZZ_BUILD_DIR=${EGW_FUZZ_BUILD_DIR:-$BUILD_DIR-libfuzzer} EGW_FUZZ_JOBS=${EGW_FUZZ_JOBS:-2} \
+        "$ROOT/tests/fuzz/run.sh" "$EGW_FUZZ_SECONDS" | tee "$FUZZ_OUT"
+    fuzz_rc=${PIPESTATUS[0]}
+    fuzz_passed=$(grep -c ' ok$' "$FUZZ_OUT")
+    fuzz_failed=$(grep -c ' FAILED ' "$FUZZ_OUT")
+    if ((fuzz_rc == 3)); then
+        fuzz_skipped=1
+    elif ((fuzz_rc != 0 && fuzz_failed == 0)); then
+        fuzz_failed=1
+    fi
+fi
+
 step "integration tests (node --test tests/integration/)"
 TAP=$RESULTS/integration.tap
 # The outer timeout bounds a hung test file; every wait inside is bounded too.
@@ -100,5 +119,6 @@ if ((int_rc != 0 && int_failed == 0)); then
 fi
 
 echo
-echo "unit: $unit_passed passed, $unit_failed failed, $unit_skipped skipped; integration: $int_passed passed, $int_failed failed, $int_skipped skipped"
-finish $((unit_passed + int_passed)) $((unit_failed + int_failed)) $((unit_skipped + int_skipped))
+echo "unit: $unit_passed passed, $unit_failed failed, $unit_skipped skipped; fuzz: $fuzz_passed passed, $fuzz_failed failed, $fuzz_skipped skipped; integration: $int_passed passed, $int_failed failed, $int_skipped skipped"
+finish $((unit_passed + fuzz_passed + int_passed)) $((unit_failed + fuzz_failed + int_failed)) \
+    $((unit_skipped + fuzz_skipped + int_skipped))

@@ -1,0 +1,121 @@
+/* libFuzzer target: the msgpack frame decoders (common/wire.c) that every
+ * process runs on bytes from its peers, and what a worker does next with a
+ * decoded JOB: event_json_build() over the payload and the header's path
+ * parameters (workers/event_json.c).
+ *
+ * Input format: u8 selector, then
+ *   selector % 3 == 0: the rest is a header frame;
+ *   selector % 3 == 1: the rest is a payload frame;
+ *   selector % 3 == 2: u16 length + header frame, the rest a payload frame.
+ * Properties: a frame that decodes re-encodes to bytes that decode to the
+ * same encoding again (the codec is canonical after one pass), lists hold
+ * complete strings, and the worker's JSON for any decoded payload of a
+ * known kind parses. */
+#include "fuzz.h"
+
+#include "event_json.h"
+
+#include "egw/log.h"
+
+#include <cjson/cJSON.h>
+
+static void s_check_kvs(const wire_kvs_t *kvs)
+{
+    FUZZ_CHECK(kvs->count == 0 || kvs->items);
+    for (size_t i = 0; i < kvs->count; i++)
+        FUZZ_CHECK(kvs->items[i].key && kvs->items[i].value);
+}
+
+static bool s_hdr(const uint8_t *data, size_t size, wire_hdr_t *hdr)
+{
+    if (wire_hdr_decode(data, size, hdr) < 0)
+        return false;
+    FUZZ_CHECK(wire_type_name(hdr->type)[0] != '?');
+    s_check_kvs(&hdr->attrs);
+    s_check_kvs(&hdr->headers);
+    s_check_kvs(&hdr->params);
+    char *once, *twice;
+    size_t once_len, twice_len;
+    FUZZ_CHECK(wire_hdr_encode(hdr, &once, &once_len) == 0);
+    wire_hdr_t back;
+    FUZZ_CHECK(wire_hdr_decode(once, once_len, &back) == 0);
+    FUZZ_CHECK(wire_hdr_encode(&back, &twice, &twice_len) == 0);
+    FUZZ_CHECK(once_len == twice_len && memcmp(once, twice, once_len) == 0);
+    wire_hdr_clear(&back);
+    free(once);
+    free(twice);
+    return true;
+}
+
+static bool s_payload(const uint8_t *data, size_t size, wire_payload_t *payload)
+{
+    if (wire_payload_decode(data, size, payload) < 0)
+        return false;
+    FUZZ_CHECK(payload->kind == WIRE_KIND_HTTP || payload->kind == WIRE_KIND_CLOUDEVENT);
+    FUZZ_CHECK(payload->body_len == 0 || payload->body);
+    s_check_kvs(&payload->headers);
+    s_check_kvs(&payload->query);
+    char *once, *twice;
+    size_t once_len, twice_len;
+    FUZZ_CHECK(wire_payload_encode(payload, &once, &once_len) == 0);
+    wire_payload_t back;
+    FUZZ_CHECK(wire_payload_decode(once, once_len, &back) == 0);
+    FUZZ_CHECK(wire_payload_encode(&back, &twice, &twice_len) == 0);
+    FUZZ_CHECK(once_len == twice_len && memcmp(once, twice, once_len) == 0);
+    wire_payload_clear(&back);
+    free(once);
+    free(twice);
+    return true;
+}
+
+/* The worker's next step for a JOB. A CLOUDEVENT body is delivered as
+ * ingress wrote it, so only an HTTP payload's JSON is ours to check. */
+static void s_worker(const wire_payload_t *payload, const wire_kvs_t *params)
+{
+    char err[256];
+    size_t len;
+    char *json = event_json_build(payload, params, &len, err, sizeof err);
+    FUZZ_CHECK(json);
+    if (payload->kind == WIRE_KIND_HTTP) {
+        cJSON *event = cJSON_ParseWithLength(json, len);
+        FUZZ_CHECK(cJSON_IsObject(event));
+        cJSON_Delete(event);
+    }
+    free(json);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static bool quiet;
+    if (!quiet) {
+        /* Every rejected frame logs a line; millions of them would only
+         * slow the fuzzer down. */
+        log_init("fuzz", LOG_LEVEL_ERROR);
+        quiet = true;
+    }
+    fuzz_reader_t r = {data, size};
+    unsigned selector = fuzz_u8(&r) % 3;
+    wire_hdr_t hdr;
+    wire_payload_t payload;
+    if (selector == 0) {
+        if (s_hdr(r.p, r.left, &hdr))
+            wire_hdr_clear(&hdr);
+    } else if (selector == 1) {
+        if (s_payload(r.p, r.left, &payload)) {
+            s_worker(&payload, NULL);
+            wire_payload_clear(&payload);
+        }
+    } else {
+        size_t hdr_len = fuzz_u16(&r);
+        if (hdr_len > r.left)
+            hdr_len = r.left;
+        bool have_hdr = s_hdr(r.p, hdr_len, &hdr);
+        if (s_payload(r.p + hdr_len, r.left - hdr_len, &payload)) {
+            s_worker(&payload, have_hdr ? &hdr.params : NULL);
+            wire_payload_clear(&payload);
+        }
+        if (have_hdr)
+            wire_hdr_clear(&hdr);
+    }
+    return 0;
+}
