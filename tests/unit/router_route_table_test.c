@@ -309,6 +309,76 @@ static void s_test_patterns(const char *db_path)
     sqlite3_close(db);
 }
 
+#define BIG_PATTERNS 50000
+
+/* 50,000 subscriptions to "ns<i>.created" and 50,000 to "ns<i>.*": every
+ * event reaches exactly its two, and a walk costs a few hash probes whatever
+ * the number of patterns (timed for the reader, not asserted). */
+static void s_test_big_patterns(const char *db_path)
+{
+    sqlite3 *db = db_open(db_path);
+    CHECK(db != NULL);
+    if (!db)
+        return;
+    s_exec(db, "PRAGMA foreign_keys=OFF");
+    s_exec(db, "BEGIN");
+    s_exec(db, "INSERT INTO functions (space, function_id, type, provider) VALUES"
+               " ('big', 'fn', 'http', '{\"url\":\"http://127.0.0.1:9/\"}')");
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db,
+                             "INSERT INTO subscriptions (space, subscription_id, type, event_type,"
+                             " function_id, method, path, filter) VALUES ('big', ?, 'async', ?,"
+                             " 'fn', 'POST', '/', ?)",
+                             -1, &st, NULL) == SQLITE_OK);
+    for (int i = 0; i < 2 * BIG_PATTERNS; i++) {
+        char id[32], et[32];
+        snprintf(id, sizeof id, "sub%d", i);
+        snprintf(et, sizeof et, i % 2 ? "ns%d.*" : "ns%d.created", i / 2);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, et, -1, SQLITE_TRANSIENT);
+        /* Every tenth pattern subscriber wants only source "/s". */
+        if (i % 20 == 1)
+            sqlite3_bind_text(st, 3, "{\"exact\":{\"source\":\"/s\"}}", -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 3);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            fprintf(stderr, "insert %d: %s\n", i, sqlite3_errmsg(db));
+            exit(1);
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    s_exec(db, "COMMIT");
+    route_table_t *t = route_table_new(db);
+    CHECK(t != NULL);
+    if (t) {
+        CHECK(route_table_loaded(t) == 2 * BIG_PATTERNS);
+        int wrong = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < BIG_PATTERNS; i++) {
+            char et[32], want[64];
+            snprintf(et, sizeof et, "ns%d.created", i);
+            bool filtered = (2 * i + 1) % 20 == 1;
+            if (filtered)
+                snprintf(want, sizeof want, "sub%d", 2 * i);
+            else
+                snprintf(want, sizeof want, "sub%d,sub%d", 2 * i, 2 * i + 1);
+            if (strcmp(s_walk(t, "POST", et, "/", "/other", NULL, NULL), want) != 0)
+                wrong++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        CHECK(wrong == 0);
+        CHECK_STR(s_walk(t, "POST", "ns7.created", "/", "/s", NULL, NULL), "sub14,sub15");
+        CHECK_STR(s_walk(t, "POST", "nsx.created", "/", NULL, NULL, NULL), "");
+        long ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+        printf("route_table: %d exact + %d pattern subscriptions: %ld ns per event walk\n",
+               BIG_PATTERNS, BIG_PATTERNS, ns / BIG_PATTERNS);
+        route_table_destroy(&t);
+    }
+    sqlite3_close(db);
+}
+
 #define BIG 100000
 
 static void s_test_big(const char *db_path)
@@ -402,10 +472,11 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    char small[128], big[128], pat[128];
+    char small[128], big[128], pat[128], bigpat[128];
     snprintf(small, sizeof small, "%s/small.db", dir);
     snprintf(big, sizeof big, "%s/big.db", dir);
     snprintf(pat, sizeof pat, "%s/patterns.db", dir);
+    snprintf(bigpat, sizeof bigpat, "%s/big-patterns.db", dir);
 
     sqlite3 *db = db_open(small);
     CHECK(db != NULL);
@@ -417,6 +488,7 @@ int main(void)
     }
     s_test_big(big);
     s_test_patterns(pat);
+    s_test_big_patterns(bigpat);
 
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -426,6 +498,8 @@ int main(void)
         snprintf(f, sizeof f, "%s%s", big, suffixes[i]);
         unlink(f);
         snprintf(f, sizeof f, "%s%s", pat, suffixes[i]);
+        unlink(f);
+        snprintf(f, sizeof f, "%s%s", bigpat, suffixes[i]);
         unlink(f);
     }
     rmdir(dir);
