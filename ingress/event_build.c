@@ -351,29 +351,307 @@ static int s_check_v01(cJSON *obj, cloudevent_t *ce, event_build_error_t *err)
     return 0;
 }
 
-/* Validates a CloudEvent 1.0 object (required: specversion, id, source, type). */
-static int s_check_v10(cJSON *obj, cloudevent_t *ce, event_build_error_t *err)
+/* ---- CloudEvents 1.0 (cloudevents/spec v1.0: spec.md, json-format.md,
+ * http-protocol-binding.md) ----
+ * One checker, s_check_v10, serves structured, binary and batch mode: binary
+ * mode first turns its ce-* headers into the same JSON object. Rules:
+ *   - specversion, id, source, type are required non-empty strings, and
+ *     specversion is "1.0";
+ *   - source is a URI-reference and dataschema an absolute URI (RFC 3986);
+ *     time is an RFC 3339 timestamp; datacontenttype a media type (RFC 2046);
+ *     subject, like every context attribute present, is a non-empty string;
+ *   - attribute names are 1-20 characters of lowercase a-z and digits 0-9,
+ *     and appear once;
+ *   - extension values are strings, integers (32-bit, no fraction: the
+ *     CloudEvents type system has no other numbers) or booleans; string
+ *     values hold no control characters;
+ *   - data and data_base64 are exclusive; data_base64 is RFC 4648 base64;
+ *   - a JSON null is an absent attribute (json-format.md 2.2). */
+
+#define V10_NAME_MAX 20
+
+/* How errors name an attribute: the JSON member, or the header it came from. */
+static void s_v10_label(char *out, size_t len, const char *name, bool from_headers)
+{
+    if (!from_headers)
+        snprintf(out, len, "CloudEvent attribute \"%.40s\"", name);
+    else if (strcmp(name, "datacontenttype") == 0)
+        snprintf(out, len, "header Content-Type");
+    else
+        snprintf(out, len, "header ce-%.40s", name);
+}
+
+static bool s_v10_name_ok(const char *name)
+{
+    size_t n = 0;
+    for (; name[n]; n++)
+        if (!(name[n] >= 'a' && name[n] <= 'z') && !(name[n] >= '0' && name[n] <= '9'))
+            return false;
+    return n >= 1 && n <= V10_NAME_MAX;
+}
+
+/* RFC 3986 URI-reference, or with absolute set a URI (scheme required):
+ * the character set, percent-encodings, the scheme's syntax, '[' and ']'
+ * only inside the authority, and at most one '#'. */
+static bool s_uri_ok(const char *s, bool absolute)
+{
+    size_t colon = strcspn(s, ":/?#");
+    if (s[colon] == ':') {
+        /* A first segment holding ':' must be a scheme; a relative
+         * reference cannot start that way. */
+        if (colon == 0 || !isalpha((unsigned char)s[0]))
+            return false;
+        for (size_t i = 1; i < colon; i++)
+            if (!isalnum((unsigned char)s[i]) && !strchr("+-.", s[i]))
+                return false;
+        s += colon + 1;
+    } else if (absolute) {
+        return false;
+    }
+    const char *authority_end = s;
+    if (s[0] == '/' && s[1] == '/')
+        authority_end = s + 2 + strcspn(s + 2, "/?#");
+    bool fragment = false;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%') {
+            if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+                return false;
+            p += 2;
+        } else if (c == '[' || c == ']') {
+            if (p >= authority_end)
+                return false;
+        } else if (c == '#') {
+            if (fragment)
+                return false;
+            fragment = true;
+        } else if (!isalnum(c) && !strchr("-._~:/?@!$&'()*+,;=", c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *s_skip_ows(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+static const char *s_skip_token(const char *p)
+{
+    while (*p && s_is_token_char((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* RFC 2046 / RFC 9110 media type: type "/" subtype *(OWS ";" OWS [name "="
+ * (token / quoted-string)]). */
+static bool s_media_type_ok(const char *s)
+{
+    const char *p = s_skip_token(s);
+    if (p == s || *p != '/')
+        return false;
+    const char *sub = p + 1;
+    p = s_skip_token(sub);
+    if (p == sub)
+        return false;
+    for (;;) {
+        p = s_skip_ows(p);
+        if (!*p)
+            return true;
+        if (*p != ';')
+            return false;
+        p = s_skip_ows(p + 1);
+        if (!*p || *p == ';')
+            continue;
+        const char *name = p;
+        p = s_skip_token(p);
+        if (p == name || *p != '=')
+            return false;
+        p++;
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if ((unsigned char)*p < 0x20 && *p != '\t')
+                    return false;
+                if (*p == '\\' && p[1])
+                    p++;
+            }
+            if (*p != '"')
+                return false;
+            p++;
+        } else {
+            const char *value = p;
+            p = s_skip_token(p);
+            if (p == value)
+                return false;
+        }
+    }
+}
+
+/* RFC 4648 section 4 base64 with its padding. */
+static bool s_base64_ok(const char *s)
+{
+    size_t n = strlen(s), pad = 0;
+    while (n > 0 && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
+            return false;
+    return (n + pad) % 4 == 0 && n % 4 != 1;
+}
+
+/* CloudEvents strings exclude U+0000-U+001F and U+007F-U+009F (spec.md,
+ * type system); in UTF-8 the latter are 0x7F and 0xC2 0x80-0x9F. */
+static bool s_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7F || (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+            return true;
+    return false;
+}
+
+static int s_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A JSON object may repeat a member; parsers disagree on which one wins,
+ * so a repeated attribute would mean different events to the router's
+ * filters and to the subscriber. */
+static int s_v10_unique(const cJSON *obj, event_build_error_t *err)
+{
+    int n = cJSON_GetArraySize(obj);
+    if (n < 2)
+        return 0;
+    const char **names = malloc((size_t)n * sizeof *names);
+    if (!names)
+        return s_oom(err);
+    int k = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj) names[k++] = m->string;
+    qsort(names, (size_t)k, sizeof *names, s_name_cmp);
+    int rc = 0;
+    for (int i = 1; i < k && rc == 0; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            rc = s_fail(err, 400, "CloudEvent attribute \"%.40s\" appears more than once",
+                        names[i]);
+    free(names);
+    return rc;
+}
+
+/* A required or optional context attribute that must be a non-empty string. */
+static int s_v10_string(const cJSON *obj, const char *name, bool required, bool from_headers,
+                        const char **out, event_build_error_t *err)
+{
+    char label[80];
+    s_v10_label(label, sizeof label, name, from_headers);
+    *out = NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v || cJSON_IsNull(v))
+        return required ? s_fail(err, 400, "%s is required", label) : 0;
+    if (!cJSON_IsString(v))
+        return s_fail(err, 400, "%s must be a string", label);
+    if (v->valuestring[0] == '\0')
+        return s_fail(err, 400, "%s must not be empty", label);
+    *out = v->valuestring;
+    return 0;
+}
+
+/* Checks one member that is not data/data_base64 and not null. */
+static int s_v10_member(const cJSON *m, bool from_headers, event_build_error_t *err)
+{
+    const char *name = m->string;
+    char label[80];
+    s_v10_label(label, sizeof label, name, from_headers);
+    if (!s_v10_name_ok(name))
+        return s_fail(err, 400,
+                      "CloudEvent attribute name \"%.40s\" is invalid: names are 1-%d lowercase "
+                      "letters a-z or digits 0-9",
+                      name, V10_NAME_MAX);
+    static const char *const core[] = {"specversion", "id", "source", "type",
+                                       "time", "datacontenttype", "dataschema", "subject"};
+    bool is_core = false;
+    for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
+        is_core = is_core || strcmp(name, core[i]) == 0;
+    if (is_core) {
+        if (!cJSON_IsString(m))
+            return s_fail(err, 400, "%s must be a string", label);
+        const char *s = m->valuestring;
+        if (!*s)
+            return s_fail(err, 400, "%s must not be empty", label);
+        if (strcmp(name, "source") == 0 && !s_uri_ok(s, false))
+            return s_fail(err, 400, "%s must be a URI-reference (RFC 3986)", label);
+        if (strcmp(name, "dataschema") == 0 && !s_uri_ok(s, true))
+            return s_fail(err, 400, "%s must be an absolute URI (RFC 3986)", label);
+        if (strcmp(name, "time") == 0 && event_build_check_time(s) < 0)
+            return s_fail(err, 400, "%s must be an RFC 3339 timestamp", label);
+        if (strcmp(name, "datacontenttype") == 0 && !s_media_type_ok(s))
+            return s_fail(err, 400, "%s must be a media type such as application/json (RFC 2046)",
+                          label);
+    } else if (cJSON_IsNumber(m)) {
+        double d = m->valuedouble;
+        if (!(d >= -2147483648.0 && d <= 2147483647.0 && d == (double)(int32_t)d))
+            return s_fail(err, 400,
+                          "%s must be an integer from -2147483648 to 2147483647 (CloudEvents "
+                          "has no other numbers)",
+                          label);
+    } else if (!cJSON_IsString(m) && !cJSON_IsBool(m)) {
+        return s_fail(err, 400, "%s must be a string, an integer or a boolean", label);
+    }
+    if (cJSON_IsString(m) && s_has_control(m->valuestring))
+        return s_fail(err, 400, "%s must not contain control characters", label);
+    return 0;
+}
+
+/* Validates a CloudEvent 1.0 object; fills ce's pointers on success.
+ * from_headers words the errors for binary mode. */
+static int s_check_v10(const cJSON *obj, cloudevent_t *ce, bool from_headers,
+                       event_build_error_t *err)
 {
     const char *version, *unused;
-    if (s_attr(obj, "specversion", true, &version, err) < 0)
+    if (s_v10_string(obj, "specversion", true, from_headers, &version, err) < 0)
         return -1;
-    if (strcmp(version, "1.0") != 0)
-        return s_fail(err, 400, "CloudEvent attribute \"specversion\" must be \"1.0\"");
-    if (s_attr(obj, "id", true, &ce->event_id, err) < 0 ||
-        s_attr(obj, "source", true, &unused, err) < 0 ||
-        s_attr(obj, "type", true, &ce->event_type, err) < 0 ||
-        s_attr_time(obj, "time", &ce->event_time, err) < 0 ||
-        s_attr(obj, "datacontenttype", false, &unused, err) < 0 ||
-        s_attr(obj, "dataschema", false, &unused, err) < 0 ||
-        s_attr(obj, "subject", false, &unused, err) < 0 ||
-        s_attr(obj, "data_base64", false, &unused, err) < 0)
+    if (strcmp(version, "1.0") != 0) {
+        char label[80];
+        s_v10_label(label, sizeof label, "specversion", from_headers);
+        return s_fail(err, 400, "%s must be \"1.0\"", label);
+    }
+    if (s_v10_string(obj, "id", true, from_headers, &ce->event_id, err) < 0 ||
+        s_v10_string(obj, "source", true, from_headers, &unused, err) < 0 ||
+        s_v10_string(obj, "type", true, from_headers, &ce->event_type, err) < 0 ||
+        s_v10_string(obj, "time", false, from_headers, &ce->event_time, err) < 0 ||
+        s_v10_unique(obj, err) < 0)
         return -1;
-    if (unused && cJSON_GetObjectItemCaseSensitive(obj, "data"))
+    const cJSON *data = NULL, *data_b64 = NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (strcmp(m->string, "data") == 0) {
+            data = m; /* any JSON value */
+            continue;
+        }
+        if (strcmp(m->string, "data_base64") == 0) {
+            if (cJSON_IsNull(m))
+                continue;
+            if (!cJSON_IsString(m) || !s_base64_ok(m->valuestring))
+                return s_fail(err, 400, "CloudEvent member \"data_base64\" must be a base64 "
+                                        "string (RFC 4648)");
+            data_b64 = m;
+            continue;
+        }
+        if (!cJSON_IsNull(m) && s_v10_member(m, from_headers, err) < 0)
+            return -1;
+    }
+    if (data && !cJSON_IsNull(data) && data_b64)
         return s_fail(err, 400, "CloudEvent must not have both \"data\" and \"data_base64\"");
     return 0;
 }
 
-/* Mode 1: the body is the CloudEvent. */
+/* Mode 1: the body is the CloudEvent, 1.0 when it has "specversion". */
 static int s_structured(const event_build_input_t *in, cloudevent_t *ce, event_build_error_t *err)
 {
     cJSON *obj = s_parse_json(in->body, in->body_len);
@@ -383,7 +661,7 @@ static int s_structured(const event_build_input_t *in, cloudevent_t *ce, event_b
     if (!cJSON_IsObject(obj))
         return s_fail(err, 400, "CloudEvent body must be a JSON object");
     if (cJSON_GetObjectItemCaseSensitive(obj, "specversion"))
-        return s_check_v10(obj, ce, err);
+        return s_check_v10(obj, ce, false, err);
     return s_check_v01(obj, ce, err);
 }
 
@@ -475,58 +753,102 @@ static int s_binary_v01(const event_build_input_t *in, const char *mt, cloudeven
     return 0;
 }
 
-/* Mode 2, CloudEvents 1.0: ce-* headers; other ce-* headers are extensions. */
+/* A binary-mode header value: an RFC 7230 quoted-string is unquoted, then
+ * one round of percent-decoding (http-protocol-binding.md 3.1.3.2; a '%'
+ * not followed by two hex digits stays as it is). Returns a new string, or
+ * NULL when the result is not UTF-8 text (*oom tells memory ran out). */
+static char *s_header_decode(const char *value, bool *oom)
+{
+    *oom = false;
+    size_t len = strlen(value);
+    char *out = malloc(len + 1);
+    if (!out) {
+        *oom = true;
+        return NULL;
+    }
+    const char *p = value, *end = value + len;
+    if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+        p++;
+        end--;
+    }
+    bool quoted = p != value;
+    size_t n = 0;
+    for (; p < end; p++) {
+        if (quoted && *p == '\\' && p + 1 < end) {
+            out[n++] = *++p;
+        } else if (*p == '%' && p + 2 < end && isxdigit((unsigned char)p[1]) &&
+                   isxdigit((unsigned char)p[2])) {
+            char hex[3] = {p[1], p[2], '\0'};
+            out[n++] = (char)strtol(hex, NULL, 16);
+            p += 2;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    if (!s_is_utf8_text((const uint8_t *)out, n)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Mode 2, CloudEvents 1.0: every ce-* header is an attribute (core or
+ * extension, names lower-cased as HTTP header names are case-insensitive),
+ * Content-Type is datacontenttype and the body is the data. The object is
+ * then checked like a structured event. */
 static int s_binary_v10(const event_build_input_t *in, const char *mt, cloudevent_t *ce,
                         event_build_error_t *err)
 {
-    const char *version, *type, *source, *id;
-    if (s_require_header(in, "ce-specversion", &version, err) < 0)
-        return -1;
-    if (strcmp(version, "1.0") != 0)
-        return s_fail(err, 400, "header ce-specversion must be \"1.0\"");
-    if (s_require_header(in, "ce-id", &id, err) < 0 ||
-        s_require_header(in, "ce-source", &source, err) < 0 ||
-        s_require_header(in, "ce-type", &type, err) < 0)
-        return -1;
-    const char *time = s_header(in, "ce-time");
-    if (time && event_build_check_time(time) < 0)
-        return s_fail(err, 400, "header ce-time must be an RFC 3339 timestamp");
-
+    if (s_header(in, "ce-datacontenttype"))
+        return s_fail(err, 400, "header ce-datacontenttype must not be sent in binary mode: "
+                                "Content-Type carries datacontenttype");
     cJSON *obj = cJSON_CreateObject();
     if (!obj)
         return s_oom(err);
     ce->event = obj;
-    if (s_add_string(obj, "specversion", version, err) < 0 ||
-        s_add_string(obj, "id", id, err) < 0 || s_add_string(obj, "source", source, err) < 0 ||
-        s_add_string(obj, "type", type, err) < 0 || s_add_string(obj, "time", time, err) < 0 ||
-        s_add_string(obj, "datacontenttype", s_header(in, "Content-Type"), err) < 0)
-        return -1;
     for (size_t i = 0; i < in->headers->count; i++) {
         const wire_kv_t *h = &in->headers->items[i];
-        if (strncasecmp(h->key, "ce-", 3) != 0 || h->key[3] == '\0')
+        if (strncasecmp(h->key, "ce-", 3) != 0)
             continue;
-        char name[256];
+        char name[64];
         size_t n = 0;
         for (const char *p = h->key + 3; *p && n + 1 < sizeof name; p++)
             name[n++] = (char)tolower((unsigned char)*p);
         name[n] = '\0';
-        /* A core attribute, a repeated extension (first wins), or a header
-         * trying to pose as the data, which comes from the body only. */
-        if (cJSON_GetObjectItemCaseSensitive(obj, name) || strcmp(name, "data") == 0 ||
-            strcmp(name, "data_base64") == 0)
+        if (!s_v10_name_ok(name))
+            return s_fail(err, 400,
+                          "header %.60s does not name a CloudEvent attribute: names are 1-%d "
+                          "lowercase letters a-z or digits 0-9",
+                          h->key, V10_NAME_MAX);
+        if (strcmp(name, "data") == 0)
+            return s_fail(err, 400, "header ce-data is not allowed: in binary mode the body "
+                                    "is the data");
+        /* a repeated header keeps its first value */
+        if (cJSON_GetObjectItemCaseSensitive(obj, name))
             continue;
-        if (s_add_string(obj, name, h->value, err) < 0)
-            return -1;
+        bool oom;
+        char *value = s_header_decode(h->value ? h->value : "", &oom);
+        if (!value)
+            return oom ? s_oom(err)
+                       : s_fail(err, 400, "header ce-%s is not percent-encoded UTF-8 text", name);
+        cJSON *item = cJSON_CreateString(value);
+        free(value);
+        if (!item || !cJSON_AddItemToObject(obj, name, item)) {
+            cJSON_Delete(item);
+            return s_oom(err);
+        }
     }
+    const char *content_type = s_header(in, "Content-Type");
+    if (content_type && *content_type &&
+        s_add_string(obj, "datacontenttype", content_type, err) < 0)
+        return -1;
     cJSON *data;
     bool is_base64;
     if (s_body_to_data(in, mt, DATA_BINARY, &data, &is_base64, err) < 0 ||
         s_add_data(obj, "data", "data_base64", data, is_base64, err) < 0)
         return -1;
-    ce->event_type = type;
-    ce->event_id = id;
-    ce->event_time = time;
-    return 0;
+    return s_check_v10(obj, ce, true, err);
 }
 
 /* Mode 4: "Event: <type>" wraps any body into a 0.1 CloudEvent. */
@@ -725,7 +1047,10 @@ int event_build(const event_build_input_t *in, wire_hdr_t *hdr, wire_payload_t *
     const char *legacy_type = s_header(&req, "Event");
     cloudevent_t ce = {0};
     int rc;
-    if (strcmp(mt, "application/cloudevents+json") == 0) {
+    if (strcmp(mt, EVENT_BUILD_BATCH_MEDIA_TYPE) == 0) {
+        /* One request, many EVENTs: only event_build_list can express it. */
+        rc = s_fail(err, 400, "a CloudEvents batch is accepted through event_build_list only");
+    } else if (strcmp(mt, "application/cloudevents+json") == 0) {
         rc = s_structured(&req, &ce, err);
     } else if (s_header(&req, "ce-specversion")) {
         rc = s_binary_v10(&req, mt, &ce, err);
@@ -755,4 +1080,108 @@ fail:
     wire_hdr_clear(hdr);
     wire_payload_clear(payload);
     return -1;
+}
+
+/* Prefixes err's message with the batch index it belongs to. */
+static int s_fail_at(event_build_error_t *err, size_t index)
+{
+    char msg[sizeof err->message];
+    memcpy(msg, err->message, sizeof msg);
+    snprintf(err->message, sizeof err->message, "CloudEvents batch event %zu: %.200s", index,
+             msg);
+    return -1;
+}
+
+/* Batch mode: a JSON array of structured CloudEvents 1.0. Every event is
+ * built before anything is sent, so a batch is accepted or refused whole:
+ * the first invalid event's index and problem make the 400. */
+static int s_batch(const event_build_input_t *in, event_build_list_t *list,
+                   event_build_error_t *err)
+{
+    cJSON *arr = s_parse_json(in->body, in->body_len);
+    if (!arr)
+        return s_fail(err, 400, "CloudEvents batch body is not valid JSON");
+    int rc = -1;
+    if (!cJSON_IsArray(arr)) {
+        s_fail(err, 400, "CloudEvents batch body must be a JSON array of CloudEvents");
+        goto done;
+    }
+    int n = cJSON_GetArraySize(arr);
+    if (n > EVENT_BUILD_BATCH_MAX) {
+        s_fail(err, 400, "CloudEvents batch holds %d events; at most %d are accepted", n,
+               EVENT_BUILD_BATCH_MAX);
+        goto done;
+    }
+    if (n > 0 && !(list->items = calloc((size_t)n, sizeof *list->items))) {
+        s_oom(err);
+        goto done;
+    }
+    cJSON *item;
+    cJSON_ArrayForEach(item, arr)
+    {
+        size_t i = list->count;
+        cloudevent_t ce = {.event = item}; /* owned by arr */
+        event_build_input_t one = *in;
+        one.corr = in->corr + i;
+        if (!cJSON_IsObject(item)) {
+            s_fail(err, 400, "must be a JSON object");
+            goto at;
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(item, "specversion") &&
+            cJSON_GetObjectItemCaseSensitive(item, "cloudEventsVersion")) {
+            s_fail(err, 400, "a batch holds CloudEvents 1.0 only, not 0.1");
+            goto at;
+        }
+        list->count++; /* from here on its frames are list_clear's to free */
+        if (s_check_v10(item, &ce, false, err) < 0 ||
+            s_finish(&one, &ce, &list->items[i].hdr, &list->items[i].payload, err) < 0)
+            goto at;
+        continue;
+    at:
+        if (err->status == 400)
+            s_fail_at(err, i);
+        goto done;
+    }
+    rc = 0;
+done:
+    cJSON_Delete(arr);
+    return rc;
+}
+
+int event_build_list(const event_build_input_t *in, event_build_list_t *list,
+                     event_build_error_t *err)
+{
+    memset(list, 0, sizeof *list);
+    char mt[MEDIA_TYPE_LEN];
+    s_media_type(s_header(in, "Content-Type"), mt, sizeof mt);
+    int rc;
+    if (strcmp(mt, EVENT_BUILD_BATCH_MEDIA_TYPE) == 0) {
+        err->status = 0;
+        err->message[0] = '\0';
+        list->batch = true;
+        if (!in->method || !in->path)
+            rc = s_fail(err, 400, "request has no method or path");
+        else
+            rc = s_batch(in, list, err);
+    } else if (!(list->items = calloc(1, sizeof *list->items))) {
+        rc = s_oom(err);
+    } else {
+        rc = event_build(in, &list->items[0].hdr, &list->items[0].payload, err);
+        list->count = rc == 0 ? 1 : 0;
+    }
+    if (rc < 0)
+        event_build_list_clear(list);
+    return rc;
+}
+
+void event_build_list_clear(event_build_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        wire_hdr_clear(&list->items[i].hdr);
+        wire_payload_clear(&list->items[i].payload);
+    }
+    free(list->items);
+    memset(list, 0, sizeof *list);
 }

@@ -13,18 +13,30 @@
  *   4. legacy: an "Event: <type>" header wraps the body into a 0.1 CloudEvent;
  *   5. otherwise an http.request event: the raw request travels as a
  *      WIRE_KIND_HTTP payload and the worker builds the JSON.
- * Modes 1-4 produce WIRE_KIND_CLOUDEVENT with the final JSON text. */
+ * Modes 1-4 produce WIRE_KIND_CLOUDEVENT with the final JSON text, in the
+ * version it was emitted in (a 1.0 event is delivered as 1.0, 0.1 as 0.1).
+ *
+ * Batch mode (application/cloudevents-batch+json, a JSON array of
+ * structured CloudEvents 1.0) yields one EVENT per array element, through
+ * event_build_list only. Every element is checked before any EVENT exists:
+ * one invalid element refuses the whole batch with 400 naming its index
+ * ("CloudEvents batch event 2: ..."), so nothing of it is routed. The CloudEvents 1.0
+ * validation rules are listed in event_build.c above s_check_v10. */
 #ifndef EGW_INGRESS_EVENT_BUILD_H
 #define EGW_INGRESS_EVENT_BUILD_H
 
 #include "egw/wire.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* The source given to events ingress creates itself (legacy, http.request). */
 #define EVENT_BUILD_SOURCE "https://serverless.com/event-gateway/#transformationVersion=0.1"
 #define EVENT_BUILD_HTTP_TYPE "http.request"
+#define EVENT_BUILD_BATCH_MEDIA_TYPE "application/cloudevents-batch+json"
+/* Events one batch request may hold: each is a pending REPLY in ingress. */
+#define EVENT_BUILD_BATCH_MAX 1000
 
 /* One request as received. Nothing here is owned by event_build. */
 typedef struct {
@@ -49,6 +61,29 @@ typedef struct {
  * Returns 0, or -1 with *err filled and nothing left to free. */
 int event_build(const event_build_input_t *in, wire_hdr_t *hdr, wire_payload_t *payload,
                 event_build_error_t *err);
+
+/* One EVENT ready to send: its header and payload frames. */
+typedef struct {
+    wire_hdr_t hdr;
+    wire_payload_t payload;
+} event_build_item_t;
+
+/* The EVENTs of one request: exactly one, or for a batch one per element
+ * (possibly none), item i with corr in->corr + i. */
+typedef struct {
+    event_build_item_t *items;
+    size_t count;
+    bool batch; /* a batch request: answer 202 once every EVENT is accepted */
+} event_build_list_t;
+
+/* Like event_build, for every kind of request including batches; the
+ * caller owns *list afterwards and frees it with event_build_list_clear.
+ * Returns 0, or -1 with *err filled and *list empty. event_build itself
+ * refuses a batch (400), as one request would need several EVENTs. */
+int event_build_list(const event_build_input_t *in, event_build_list_t *list,
+                     event_build_error_t *err);
+/* Frees every item's frames and the array; zeroes list. NULL-safe. */
+void event_build_list_clear(event_build_list_t *list);
 
 /* Writes name in Go's canonical MIME header form ("content-type" ->
  * "Content-Type", "x-CUSTOM-header" -> "X-Custom-Header"), truncated to

@@ -54,6 +54,17 @@ typedef struct {
     bool too_large;
     struct MHD_Response *response; /* REQ_ANSWERED: what to send */
     unsigned int status;
+    /* A CloudEvents batch sends one EVENT per event, with corr .. corr +
+     * events - 1, every one entered in pending for this request; it is
+     * answered once all REPLYs are in (s_batch_reply) or at the deadline. */
+    bool batch;
+    size_t events;
+    size_t replies_due;
+    size_t rejected;        /* REPLYs other than 2xx */
+    size_t failed_index;    /* lowest index not accepted; events when none */
+    unsigned int failed_status;
+    char failed_message[160];
+    wire_kvs_t reply_headers; /* of REPLY 0 (CORS), or of the failed one */
 } request_t;
 
 struct http_server {
@@ -131,6 +142,13 @@ static enum MHD_Result s_queue_error(http_server_t *self, request_t *req, unsign
     return s_queue(self, req->conn, status, s_error_response(message));
 }
 
+/* Takes the first n EVENTs of req back out of pending. */
+static void s_unpend(http_server_t *self, request_t *req, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pending_take(self->pending, req->corr + i);
+}
+
 /* Stores the answer for a suspended request and resumes its connection; the
  * access handler queues it on MHD's next pass. req must already be out of
  * self->pending. Takes ownership of r (NULL means out of memory: the
@@ -138,6 +156,9 @@ static enum MHD_Result s_queue_error(http_server_t *self, request_t *req, unsign
 static void s_answer(http_server_t *self, request_t *req, unsigned int status,
                      struct MHD_Response *r)
 {
+    /* The other EVENTs of a batch must not find the request any more. */
+    if (req->batch)
+        s_unpend(self, req, req->events);
     req->state = REQ_ANSWERED;
     req->status = status;
     req->response = r;
@@ -207,8 +228,7 @@ static enum MHD_Result s_dispatch(http_server_t *self, request_t *req, const cha
     /* Everything below is released at the one cleanup label; the zeroed
      * structs are safe to clear whichever step failed. */
     wire_kvs_t headers = {0}, query = {0};
-    wire_hdr_t hdr = {0};
-    wire_payload_t payload = {0};
+    event_build_list_t list = {0};
     event_build_error_t err;
     enum MHD_Result ret;
     /* MHD counts the entry whose callback failed too, so a count that differs
@@ -229,26 +249,45 @@ static enum MHD_Result s_dispatch(http_server_t *self, request_t *req, const cha
         .body = req->body,
         .body_len = req->body_len,
     };
-    if (event_build(&in, &hdr, &payload, &err) < 0) {
+    if (event_build_list(&in, &list, &err) < 0) {
         log_debug("corr=%llu %s %s: %d %s", (unsigned long long)corr, method, url, err.status,
                   err.message);
         ret = s_queue_error(self, req, (unsigned int)err.status, err.message);
         goto fail;
     }
-    /* Once sent, the request is entered in pending before anything can
-     * answer it: REPLYs are only read later in this same thread. */
-    if (router_link_send_event(self->link, &hdr, &payload) < 0) {
-        ret = s_queue_error(self, req, MHD_HTTP_SERVICE_UNAVAILABLE, "router unavailable");
+    if (list.count == 0) { /* an empty batch: nothing to route */
+        req->state = REQ_DONE;
+        ret = s_queue(self, req->conn, MHD_HTTP_ACCEPTED,
+                      MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT));
         goto fail;
     }
-    if (pending_add(self->pending, corr, clock_mono_ms() + self->request_timeout_ms, req) < 0) {
-        /* Out of memory; a REPLY for this corr will find nothing and be ignored. */
-        ret = s_queue_error(self, req, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-        goto fail;
-    }
-    log_debug("corr=%llu event=%s type=%s %s %s", (unsigned long long)corr, hdr.event_id,
-              hdr.event_type, method, url);
+    self->next_corr = corr + list.count;
     req->corr = corr;
+    req->batch = list.batch;
+    req->events = list.count;
+    req->replies_due = list.count;
+    req->failed_index = list.count;
+    /* Once sent, the request is entered in pending before anything can
+     * answer it: REPLYs are only read later in this same thread. A batch
+     * that fails part way takes its entries out again (REPLYs to the EVENTs
+     * already sent are then ignored). */
+    int64_t deadline = clock_mono_ms() + self->request_timeout_ms;
+    for (size_t i = 0; i < list.count; i++) {
+        const wire_hdr_t *hdr = &list.items[i].hdr;
+        if (router_link_send_event(self->link, hdr, &list.items[i].payload) < 0) {
+            s_unpend(self, req, i);
+            ret = s_queue_error(self, req, MHD_HTTP_SERVICE_UNAVAILABLE, "router unavailable");
+            goto fail;
+        }
+        if (pending_add(self->pending, corr + i, deadline, req) < 0) {
+            /* Out of memory; a REPLY for this corr will find nothing and be ignored. */
+            s_unpend(self, req, i);
+            ret = s_queue_error(self, req, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+            goto fail;
+        }
+        log_debug("corr=%llu event=%s type=%s %s %s", (unsigned long long)(corr + i),
+                  hdr->event_id, hdr->event_type, method, url);
+    }
     req->state = REQ_WAITING;
     /* The body has been copied into the EVENT; no need to keep it. */
     free(req->body);
@@ -257,8 +296,7 @@ static enum MHD_Result s_dispatch(http_server_t *self, request_t *req, const cha
     MHD_suspend_connection(req->conn);
     ret = MHD_YES;
 fail:
-    wire_hdr_clear(&hdr);
-    wire_payload_clear(&payload);
+    event_build_list_clear(&list);
     wire_kvs_clear(&headers);
     wire_kvs_clear(&query);
     return ret;
@@ -324,13 +362,14 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request_t *req = *con_cls;
     if (!req)
         return;
-    if (req->state == REQ_WAITING)
-        pending_take(self->pending, req->corr); /* defensive: MHD should not get here */
+    if (req->state == REQ_WAITING) /* defensive: MHD should not get here */
+        s_unpend(self, req, req->events);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && req->corr)
         log_debug("corr=%llu: connection ended before the response was sent (%d)",
                   (unsigned long long)req->corr, (int)toe);
     if (req->response)
         MHD_destroy_response(req->response);
+    wire_kvs_clear(&req->reply_headers);
     free(req->body);
     free(req);
     *con_cls = NULL;
@@ -360,6 +399,63 @@ static struct MHD_Response *s_reply_response(const wire_hdr_t *hdr, uint8_t *bod
     return r;
 }
 
+/* The message of a REPLY body {"errors":[{"message":...}]}, else "". */
+static void s_reply_message(const uint8_t *body, size_t len, char *out, size_t out_len)
+{
+    out[0] = '\0';
+    cJSON *root = body && len ? cJSON_ParseWithLength((const char *)body, len) : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0), "message");
+    if (cJSON_IsString(m))
+        snprintf(out, out_len, "%s", m->valuestring);
+    cJSON_Delete(root);
+}
+
+/* One REPLY of a batch: 202 once every event got a 2xx REPLY; otherwise
+ * the status and message of the lowest-index event that did not, with its
+ * headers (e.g. Retry-After). The others may have been accepted: a client
+ * retrying the batch can deliver those twice (same id; at least once). */
+static void s_batch_reply(http_server_t *self, request_t *req, wire_hdr_t *hdr, uint8_t *body,
+                          size_t body_len)
+{
+    size_t index = (size_t)(hdr->corr - req->corr);
+    bool ok = hdr->status >= 200 && hdr->status <= 299;
+    req->rejected += !ok;
+    if (!ok && index < req->failed_index) {
+        req->failed_index = index;
+        req->failed_status = hdr->status >= 400 && hdr->status <= 599 ? (unsigned)hdr->status
+                                                                        : 500;
+        s_reply_message(body, body_len, req->failed_message, sizeof req->failed_message);
+    }
+    if ((!ok && index == req->failed_index) ||
+        (index == 0 && req->failed_index == req->events)) {
+        wire_kvs_clear(&req->reply_headers);
+        req->reply_headers = hdr->headers; /* moved */
+        hdr->headers = (wire_kvs_t){0};
+    }
+    free(body);
+    if (--req->replies_due > 0)
+        return;
+    wire_hdr_t reply = {.corr = req->corr, .headers = req->reply_headers};
+    if (req->failed_index == req->events) {
+        s_answer(self, req, MHD_HTTP_ACCEPTED, s_reply_response(&reply, NULL, 0));
+        return;
+    }
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "CloudEvents batch event %zu was not accepted (%u%s%s); %zu of %zu events were not",
+             req->failed_index, req->failed_status, req->failed_message[0] ? ": " : "",
+             req->failed_message, req->rejected, req->events);
+    struct MHD_Response *r = s_error_response(msg);
+    for (size_t i = 0; r && i < req->reply_headers.count; i++) {
+        const wire_kv_t *h = &req->reply_headers.items[i];
+        if (strcasecmp(h->key, "Content-Type") != 0 && strcasecmp(h->key, "Content-Length") != 0 &&
+            strcasecmp(h->key, "Transfer-Encoding") != 0 && strcasecmp(h->key, "Connection") != 0)
+            MHD_add_response_header(r, h->key, h->value);
+    }
+    s_answer(self, req, req->failed_status, r);
+}
+
 static void s_on_replies(http_server_t *self)
 {
     for (;;) {
@@ -372,7 +468,9 @@ static void s_on_replies(http_server_t *self)
         if (rc < 0)
             continue;
         request_t *req = pending_take(self->pending, hdr.corr);
-        if (!req) {
+        if (req && req->batch) {
+            s_batch_reply(self, req, &hdr, body, body_len);
+        } else if (!req) {
             log_debug("corr=%llu: REPLY for no waiting request (late or unknown), ignored",
                       (unsigned long long)hdr.corr);
             free(body);

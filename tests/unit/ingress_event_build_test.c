@@ -1,6 +1,6 @@
 /* Unit tests for ingress/event_build.c: every event mode (structured 0.1 and
- * 1.0, binary 0.1 and 1.0, JSON-recognised, legacy, http.request), every
- * rejection, canonical header names, system event types, binary bodies and
+ * 1.0, binary 0.1 and 1.0, 1.0 batches, JSON-recognised, legacy,
+ * http.request), every rejection, each CloudEvents 1.0 rule, canonical header names, system event types, binary bodies and
  * JSON versus non-JSON data. */
 #include "event_build.h"
 
@@ -320,7 +320,6 @@ static void test_binary_v10(void)
     req_header(&r, "ce-source", "/cam");
     req_header(&r, "ce-type", "photo.taken");
     req_header(&r, "CE-TraceParent", "00-abc");
-    req_header(&r, "ce-data", "not from a header");
     req_header(&r, "ce-id", "second id is ignored");
     CHECK(req_build(&r) == 0);
     CHECK_STR(r.hdr.event_type, "photo.taken");
@@ -574,6 +573,386 @@ static void test_time(void)
         }
 }
 
+/* ---- CloudEvents 1.0 rules, one case per rule ---- */
+
+/* A valid 1.0 event with extra members; a required attribute named in
+ * extra replaces the default one. */
+static char *s_v10_with(const char *extra)
+{
+    static const char *const defaults[][2] = {{"\"specversion\":", "\"1.0\""},
+                                              {"\"id\":", "\"e1\""},
+                                              {"\"source\":", "\"/src\""},
+                                              {"\"type\":", "\"order.placed\""}};
+    size_t n = strlen(extra) + 128;
+    char *out = malloc(n);
+    if (!out)
+        abort();
+    strcpy(out, "{");
+    for (size_t i = 0; i < 4; i++) {
+        if (strstr(extra, defaults[i][0]))
+            continue;
+        strcat(out, defaults[i][0]);
+        strcat(out, defaults[i][1]);
+        strcat(out, ",");
+    }
+    strcat(out, extra);
+    size_t len = strlen(out);
+    if (out[len - 1] == ',')
+        out[len - 1] = '\0';
+    strcat(out, "}");
+    return out;
+}
+
+static int s_structured_rc(const char *extra, req_t *r)
+{
+    char *body = s_v10_with(extra);
+    req_init(r, "POST", "/", body, 0);
+    req_header(r, "Content-Type", "application/cloudevents+json");
+    int rc = req_build(r);
+    /* the JSON was parsed (or rejected) inside req_build; body no longer needed
+     * except through r->json, which owns its own copy */
+    free(body);
+    return rc;
+}
+
+static void test_v10_rules_refused(void)
+{
+    static const struct {
+        const char *extra;
+        const char *needle;
+    } cases[] = {
+        /* required attributes: non-empty strings */
+        {"\"id\":\"\"", "\"id\" must not be empty"},
+        {"\"type\":7", "\"type\" must be a string"},
+        {"\"source\":\"\"", "\"source\" must not be empty"},
+        /* source: URI-reference */
+        {"\"source\":\"has space\"", "\"source\" must be a URI-reference"},
+        {"\"source\":\"1abc:def\"", "URI-reference"},
+        {"\"source\":\":nothing\"", "URI-reference"},
+        {"\"source\":\"/a#b#c\"", "URI-reference"},
+        {"\"source\":\"/bad%zz\"", "URI-reference"},
+        {"\"source\":\"/p[1]\"", "URI-reference"},
+        {"\"source\":\"/caf\\u00e9\"", "URI-reference"},
+        /* optional context attributes */
+        {"\"dataschema\":\"/relative.json\"", "\"dataschema\" must be an absolute URI"},
+        {"\"dataschema\":\"\"", "\"dataschema\" must not be empty"},
+        {"\"datacontenttype\":\"json\"", "\"datacontenttype\" must be a media type"},
+        {"\"datacontenttype\":\"application/\"", "media type"},
+        {"\"datacontenttype\":\"text/plain; charset\"", "media type"},
+        {"\"datacontenttype\":\"text/plain; a=\\\"open\"", "media type"},
+        {"\"subject\":\"\"", "\"subject\" must not be empty"},
+        {"\"subject\":[\"x\"]", "\"subject\" must be a string"},
+        {"\"time\":\"2018-04-05 17:31:00Z\"", "\"time\" must be an RFC 3339 timestamp"},
+        {"\"time\":\"2018-04-05T17:31:00\"", "RFC 3339"},
+        /* attribute names */
+        {"\"myExt\":\"x\"", "attribute name \"myExt\" is invalid"},
+        {"\"my-ext\":\"x\"", "attribute name \"my-ext\" is invalid"},
+        {"\"my_ext\":\"x\"", "is invalid"},
+        {"\"abcdefghijklmnopqrstu\":\"x\"", "\"abcdefghijklmnopqrstu\" is invalid"},
+        {"\"\":\"x\"", "attribute name \"\" is invalid"},
+        {"\"eventType\":\"x\"", "\"eventType\" is invalid"}, /* 0.1 names in a 1.0 event */
+        {"\"type\":\"a\",\"type\":\"b\"", "\"type\" appears more than once"},
+        {"\"ext\":1,\"ext\":2", "\"ext\" appears more than once"},
+        /* extension values: string, integer, boolean */
+        {"\"ext\":{\"a\":1}", "\"ext\" must be a string, an integer or a boolean"},
+        {"\"ext\":[1]", "must be a string, an integer or a boolean"},
+        {"\"ext\":1.5", "\"ext\" must be an integer"},
+        {"\"ext\":3000000000", "must be an integer"},
+        {"\"ext\":\"a\\u0001b\"", "\"ext\" must not contain control characters"},
+        {"\"subject\":\"a\\u0085b\"", "control characters"},
+        /* data and data_base64 */
+        {"\"data\":{},\"data_base64\":\"AQID\"", "both \"data\" and \"data_base64\""},
+        {"\"data_base64\":\"!!!!\"", "\"data_base64\" must be a base64 string"},
+        {"\"data_base64\":\"AQI\"", "base64"},
+        {"\"data_base64\":\"A===\"", "base64"},
+        {"\"data_base64\":12", "base64"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *body = s_v10_with(cases[i].extra);
+        req_t r;
+        req_init(&r, "POST", "/", body, 0);
+        req_header(&r, "Content-Type", "application/cloudevents+json");
+        EXPECT_ERROR(&r, cases[i].needle);
+        free(body);
+    }
+}
+
+static void test_v10_rules_accepted(void)
+{
+    static const char *ok[] = {
+        "",
+        "\"source\":\"https://example.com/orders?x=1#frag\"",
+        "\"source\":\"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66\"",
+        "\"source\":\"mailto:ops@example.com\"",
+        "\"source\":\"http://[::1]:8080/x\"",
+        "\"source\":\"relative/path%20x\"",
+        "\"dataschema\":\"https://example.com/schema.json\"",
+        "\"datacontenttype\":\"application/json; charset=utf-8\"",
+        "\"datacontenttype\":\"text/plain;charset=\\\"utf-8\\\"\"",
+        "\"datacontenttype\":\"application/vnd.api+json\"",
+        "\"subject\":\"larger-context\"",
+        "\"time\":\"2018-04-05T17:31:00.123Z\"",
+        "\"abcdefghijklmnopqrst\":\"twenty characters\"",
+        "\"ext1\":5,\"ext2\":-2147483648,\"ext3\":true,\"ext4\":\"s\",\"ext5\":null",
+        "\"subject\":null,\"time\":null,\"dataschema\":null",
+        "\"data_base64\":\"AQID\"",
+        "\"data_base64\":\"AQ==\"",
+        "\"data_base64\":\"\"",
+        "\"data\":null,\"data_base64\":\"AQI=\"",
+        "\"data\":\"<much wow=\\\"xml\\\"/>\",\"datacontenttype\":\"text/xml\"",
+        "\"data\":[1,\"two\",{\"three\":3}]",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        req_t r;
+        if (s_structured_rc(ok[i], &r) != 0) {
+            fprintf(stderr, "refused valid 1.0 event with %s: %s\n", ok[i], r.err.message);
+            s_failures++;
+        } else {
+            /* delivered as 1.0, not converted to 0.1 */
+            CHECK_STR(s_json_str(r.json, "specversion"), "1.0");
+            CHECK(cJSON_GetObjectItem(r.json, "cloudEventsVersion") == NULL);
+            CHECK_STR(r.hdr.event_type, "order.placed");
+        }
+        req_done(&r);
+    }
+    /* the delivered JSON is the event as sent, every member intact */
+    req_t r;
+    CHECK(s_structured_rc("\"ext1\":5,\"flag\":false,\"data\":{\"n\":[1,2]}", &r) == 0);
+    char *body = s_v10_with("\"ext1\":5,\"flag\":false,\"data\":{\"n\":[1,2]}");
+    cJSON *orig = cJSON_Parse(body);
+    CHECK(cJSON_Compare(orig, r.json, true));
+    cJSON_Delete(orig);
+    free(body);
+    req_done(&r);
+}
+
+static void s_binary_base(req_t *r, const char *body, const char *content_type)
+{
+    req_init(r, "POST", "/", body, 0);
+    if (content_type)
+        req_header(r, "Content-Type", content_type);
+    req_header(r, "ce-specversion", "1.0");
+    req_header(r, "ce-id", "b1");
+    req_header(r, "ce-source", "/sensors/7");
+    req_header(r, "ce-type", "reading.taken");
+}
+
+static void test_v10_binary_rules(void)
+{
+    req_t r;
+    /* every optional attribute from its header; Content-Type -> datacontenttype */
+    s_binary_base(&r, "{\"t\":21.5}", "application/json; charset=utf-8");
+    req_header(&r, "ce-time", "2024-02-29T12:00:00.000Z");
+    req_header(&r, "ce-subject", "room%201%20%E2%82%AC");
+    req_header(&r, "ce-dataschema", "https://example.com/reading.json");
+    req_header(&r, "Ce-Partitionkey", "\"quoted \\\"value\\\"\"");
+    req_header(&r, "ce-count", "3");
+    CHECK(req_build(&r) == 0);
+    CHECK_STR(s_json_str(r.json, "specversion"), "1.0");
+    CHECK_STR(s_json_str(r.json, "id"), "b1");
+    CHECK_STR(s_json_str(r.json, "source"), "/sensors/7");
+    CHECK_STR(s_json_str(r.json, "type"), "reading.taken");
+    CHECK_STR(s_json_str(r.json, "time"), "2024-02-29T12:00:00.000Z");
+    CHECK_STR(s_json_str(r.json, "subject"), "room 1 \xe2\x82\xac"); /* percent-decoded */
+    CHECK_STR(s_json_str(r.json, "dataschema"), "https://example.com/reading.json");
+    CHECK_STR(s_json_str(r.json, "datacontenttype"), "application/json; charset=utf-8");
+    CHECK_STR(s_json_str(r.json, "partitionkey"), "quoted \"value\""); /* unquoted */
+    CHECK_STR(s_json_str(r.json, "count"), "3"); /* headers carry strings */
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "data"), "t")->valuedouble == 21.5);
+    CHECK_STR(r.payload.event_time, "2024-02-29T12:00:00.000Z");
+    req_done(&r);
+
+    /* text stays text; no Content-Type: bytes go to data_base64 */
+    s_binary_base(&r, "plain words", "text/plain");
+    CHECK(req_build(&r) == 0);
+    CHECK_STR(s_json_str(r.json, "data"), "plain words");
+    req_done(&r);
+    s_binary_base(&r, "hi", NULL);
+    CHECK(req_build(&r) == 0);
+    CHECK_STR(s_json_str(r.json, "data_base64"), "aGk=");
+    CHECK(cJSON_GetObjectItem(r.json, "datacontenttype") == NULL);
+    req_done(&r);
+    /* no body: no data member at all */
+    s_binary_base(&r, NULL, NULL);
+    CHECK(req_build(&r) == 0);
+    CHECK(cJSON_GetObjectItem(r.json, "data") == NULL &&
+          cJSON_GetObjectItem(r.json, "data_base64") == NULL);
+    req_done(&r);
+
+    static const struct {
+        const char *name, *value, *needle;
+    } bad[] = {
+        {"ce-datacontenttype", "text/plain", "ce-datacontenttype must not be sent"},
+        {"ce-data", "x", "header ce-data is not allowed"},
+        {"ce-my-ext", "x", "header ce-my-ext does not name a CloudEvent attribute"},
+        {"ce-", "x", "does not name a CloudEvent attribute"},
+        {"ce-abcdefghijklmnopqrstu", "x", "does not name a CloudEvent attribute"},
+        {"ce-time", "yesterday", "header ce-time must be an RFC 3339 timestamp"},
+        {"ce-dataschema", "schema.json", "header ce-dataschema must be an absolute URI"},
+        {"ce-subject", "%C0%A0", "header ce-subject is not percent-encoded UTF-8"},
+        {"ce-subject", "a%00b", "not percent-encoded UTF-8"},
+        {"ce-ext", "a%01b", "header ce-ext must not contain control characters"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_binary_base(&r, "{}", "application/json");
+        req_header(&r, bad[i].name, bad[i].value);
+        EXPECT_ERROR(&r, bad[i].needle);
+    }
+    /* attribute values are checked as in structured mode */
+    req_init(&r, "POST", "/", "", 0);
+    req_header(&r, "ce-specversion", "1.0");
+    req_header(&r, "ce-id", "");
+    req_header(&r, "ce-source", "/s");
+    req_header(&r, "ce-type", "t");
+    EXPECT_ERROR(&r, "header ce-id must not be empty");
+    req_init(&r, "POST", "/", "", 0);
+    req_header(&r, "ce-specversion", "1.0");
+    req_header(&r, "ce-id", "1");
+    req_header(&r, "ce-source", "not a uri");
+    req_header(&r, "ce-type", "t");
+    EXPECT_ERROR(&r, "header ce-source must be a URI-reference");
+    s_binary_base(&r, "x", "bogus");
+    EXPECT_ERROR(&r, "header Content-Type must be a media type");
+}
+
+static const char *BATCH2 =
+    "[{\"specversion\":\"1.0\",\"id\":\"a1\",\"source\":\"/s\",\"type\":\"first.type\","
+    "\"data\":{\"n\":1}},"
+    "{\"specversion\":\"1.0\",\"id\":\"a2\",\"source\":\"/s\",\"type\":\"second.type\","
+    "\"datacontenttype\":\"application/octet-stream\",\"data_base64\":\"AQID\",\"ext\":7}]";
+
+static void s_batch_req(req_t *r, const char *body)
+{
+    req_init(r, "POST", "/events", body, 0);
+    req_header(r, "Content-Type", "application/cloudevents-batch+json; charset=utf-8");
+    req_header(r, "Origin", "http://b.test");
+}
+
+static void test_batch(void)
+{
+    req_t r;
+    event_build_list_t list;
+    s_batch_req(&r, BATCH2);
+    CHECK(event_build_list(&r.in, &list, &r.err) == 0);
+    CHECK(list.batch && list.count == 2);
+    if (list.count == 2) {
+        const char *types[] = {"first.type", "second.type"}, *ids[] = {"a1", "a2"};
+        for (size_t i = 0; i < 2; i++) {
+            event_build_item_t *it = &list.items[i];
+            CHECK(it->hdr.type == WIRE_EVENT);
+            CHECK(it->hdr.corr == 77 + i); /* consecutive correlation ids */
+            CHECK_STR(it->hdr.event_type, types[i]);
+            CHECK_STR(it->hdr.event_id, ids[i]);
+            CHECK_STR(it->hdr.method, "POST");
+            CHECK_STR(it->hdr.path, "/events");
+            CHECK_STR(it->hdr.origin, "http://b.test");
+            CHECK(it->payload.kind == WIRE_KIND_CLOUDEVENT);
+            /* each event is delivered alone, as structured 1.0 JSON */
+            cJSON *one = cJSON_ParseWithLength((const char *)it->payload.body,
+                                               it->payload.body_len);
+            CHECK(cJSON_IsObject(one));
+            CHECK_STR(s_json_str(one, "specversion"), "1.0");
+            CHECK_STR(s_json_str(one, "id"), ids[i]);
+            cJSON_Delete(one);
+        }
+    }
+    event_build_list_clear(&list);
+    CHECK(list.items == NULL && list.count == 0);
+    event_build_list_clear(&list); /* harmless twice */
+    req_done(&r);
+
+    /* an empty batch is valid and routes nothing */
+    s_batch_req(&r, " [ ] ");
+    CHECK(event_build_list(&r.in, &list, &r.err) == 0);
+    CHECK(list.batch && list.count == 0);
+    event_build_list_clear(&list);
+    req_done(&r);
+
+    /* event_build alone cannot express a batch */
+    s_batch_req(&r, BATCH2);
+    EXPECT_ERROR(&r, "event_build_list");
+
+    /* a request that is not a batch gives one event */
+    req_init(&r, "POST", "/", CE01, 0);
+    req_header(&r, "Content-Type", "application/cloudevents+json");
+    CHECK(event_build_list(&r.in, &list, &r.err) == 0);
+    CHECK(!list.batch && list.count == 1 && list.items[0].hdr.corr == 77);
+    CHECK_STR(list.items[0].hdr.event_type, "user.created");
+    event_build_list_clear(&list);
+    req_done(&r);
+    req_init(&r, "POST", "/", "{", 0);
+    req_header(&r, "Content-Type", "application/cloudevents+json");
+    CHECK(event_build_list(&r.in, &list, &r.err) == -1 && r.err.status == 400);
+    CHECK(list.items == NULL && list.count == 0);
+    req_done(&r);
+
+    /* one invalid event refuses the whole batch, naming its index */
+    static const struct {
+        const char *body, *needle;
+    } bad[] = {
+        {"[{", "batch body is not valid JSON"},
+        {"{\"specversion\":\"1.0\"}", "must be a JSON array"},
+        {"[{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\"},42]",
+         "CloudEvents batch event 1: must be a JSON object"},
+        {"[{\"cloudEventsVersion\":\"0.1\",\"eventType\":\"t\",\"source\":\"s\",\"eventID\":\"1\"}]",
+         "CloudEvents batch event 0: a batch holds CloudEvents 1.0 only"},
+        {"[{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\"},"
+         "{\"specversion\":\"1.0\",\"id\":\"b\",\"source\":\"/s\",\"type\":\"t\"},"
+         "{\"specversion\":\"1.0\",\"source\":\"/s\",\"type\":\"t\"}]",
+         "CloudEvents batch event 2: CloudEvent attribute \"id\" is required"},
+        {"[{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\",\"Bad\":1}]",
+         "batch event 0: CloudEvent attribute name \"Bad\" is invalid"},
+        {"[{\"specversion\":\"0.3\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\"}]",
+         "batch event 0: CloudEvent attribute \"specversion\" must be \"1.0\""},
+        {"[{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"eventgateway.x\"}]",
+         "batch event 0: system event types cannot be emitted"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_batch_req(&r, bad[i].body);
+        int rc = event_build_list(&r.in, &list, &r.err);
+        if (rc != -1 || r.err.status != 400 || !strstr(r.err.message, bad[i].needle)) {
+            fprintf(stderr, "batch case %zu: expected 400 containing '%s', got %d %d '%s'\n", i,
+                    bad[i].needle, rc, r.err.status, r.err.message);
+            s_failures++;
+        }
+        CHECK(list.items == NULL && list.count == 0);
+        req_done(&r);
+    }
+
+    /* too many events */
+    size_t max = EVENT_BUILD_BATCH_MAX + 1;
+    const char *one = "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\"}";
+    char *big = malloc(max * (strlen(one) + 1) + 3);
+    size_t n = 0;
+    big[n++] = '[';
+    for (size_t i = 0; i < max; i++) {
+        if (i)
+            big[n++] = ',';
+        memcpy(big + n, one, strlen(one));
+        n += strlen(one);
+    }
+    big[n++] = ']';
+    big[n] = '\0';
+    s_batch_req(&r, big);
+    CHECK(event_build_list(&r.in, &list, &r.err) == -1);
+    CHECK(strstr(r.err.message, "at most 1000") != NULL);
+    req_done(&r);
+    /* exactly the limit is accepted */
+    char *cut = big + n - 1 - strlen(one) - 1; /* the ',' before the last event */
+    CHECK(*cut == ',');
+    cut[0] = ']';
+    cut[1] = '\0';
+    s_batch_req(&r, big);
+    CHECK(event_build_list(&r.in, &list, &r.err) == 0);
+    CHECK(list.count == EVENT_BUILD_BATCH_MAX);
+    if (r.err.status)
+        fprintf(stderr, "batch at the limit: %s\n", r.err.message);
+    CHECK(list.count == 0 || list.items[list.count - 1].hdr.corr == 77 + EVENT_BUILD_BATCH_MAX - 1);
+    event_build_list_clear(&list);
+    req_done(&r);
+    free(big);
+}
+
 int main(void)
 {
     test_structured_v01();
@@ -587,6 +966,10 @@ int main(void)
     test_cors_fields();
     test_canonical();
     test_time();
+    test_v10_rules_refused();
+    test_v10_rules_accepted();
+    test_v10_binary_rules();
+    test_batch();
     if (s_failures) {
         fprintf(stderr, "%d check(s) failed\n", s_failures);
         return 1;
