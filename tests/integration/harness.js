@@ -174,11 +174,14 @@ class Gateway {
       EGW_NO_BUILD: '1',
       EGW_NO_INSTALL: '1',
     });
+    // Extra settings (e.g. EGW_RETRY_BASE_MS) reach every process: deploy/egw
+    // runs supervisord with this environment and supervisord passes it on.
+    Object.assign(this.env, settings.env || {});
     this.stopped = false;
   }
 
   // Starts a gateway; settings: functionTimeoutMs, bodyLimit, workers,
-  // ingress, requestTimeoutMs, logLevel.
+  // ingress, requestTimeoutMs, logLevel, env (extra environment variables).
   static async start(settings = {}) {
     for (const bin of ['router/egw-router', 'ingress/egw-ingress', 'workers/egw-worker']) {
       const p = path.join(BUILD_DIR, bin);
@@ -209,6 +212,22 @@ class Gateway {
       if (m) procs[m[1]] = { state: m[2], pid: m[3] ? Number(m[3]) : null };
     }
     return procs;
+  }
+
+  // Sends signal to a supervised program (e.g. 'egw-router',
+  // 'egw-worker:egw-worker-1') found with `supervisorctl pid`, then waits until
+  // supervisord runs it again under a new pid; returns {before, after} pids.
+  // Runs supervisorctl asynchronously: the test's own servers keep serving.
+  async kill(name, { signal = 'SIGKILL', timeoutMs = 30000 } = {}) {
+    const ctl = (...args) => run(EGW, ['ctl', ...args], { env: this.env, timeoutMs: 20000 });
+    const before = Number((await ctl('pid', name)).stdout.trim());
+    assert.ok(before > 0, `supervisorctl pid ${name}: no pid`);
+    process.kill(before, signal);
+    const after = await waitFor(async () => {
+      const m = /^\S+\s+RUNNING\s+pid (\d+)/m.exec((await ctl('status', name)).stdout);
+      return m && Number(m[1]) !== before && Number(m[1]);
+    }, { timeoutMs, intervalMs: 100, what: `${name} restarted by supervisord` });
+    return { before, after };
   }
 
   logFiles() {
@@ -324,14 +343,15 @@ function withLogs(gwRef, fn) {
 // A function server: an HTTP endpoint on 127.0.0.1 that records every call
 // and answers with handler(event, call)'s result, serialised as JSON (the
 // {statusCode, headers, body} object a sync function returns). The handler
-// may return HANG to never answer, or raw({status, body, contentType}).
+// may return HANG to never answer, or raw({status, body, contentType, headers}).
+// opts.port listens on a given port (a function that comes back).
 const HANG = Symbol('hang');
 const RAW = Symbol('raw');
 function raw(spec) {
   return { [RAW]: true, ...spec };
 }
 
-async function startFunction(handler = () => ({ statusCode: 200, body: 'ok' })) {
+async function startFunction(handler = () => ({ statusCode: 200, body: 'ok' }), { port = 0 } = {}) {
   const calls = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -354,7 +374,8 @@ async function startFunction(handler = () => ({ statusCode: 200, body: 'ok' })) 
       }
       if (out === HANG) return;
       if (out && out[RAW]) {
-        res.writeHead(out.status ?? 200, { 'Content-Type': out.contentType ?? 'text/plain' });
+        res.writeHead(out.status ?? 200,
+          { 'Content-Type': out.contentType ?? 'text/plain', ...(out.headers || {}) });
         res.end(out.body ?? '');
         return;
       }
@@ -362,7 +383,10 @@ async function startFunction(handler = () => ({ statusCode: 200, body: 'ok' })) 
       res.end(JSON.stringify(out ?? {}));
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   const url = `http://127.0.0.1:${server.address().port}/`;
   return {
     url,
