@@ -7,6 +7,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { after, test } = require('node:test');
+const { CloudEvent, HTTP } = require('cloudevents');
 const {
   assertErrorBody, logsCleanTest, request, sleep, sqlite, startFunction, useGateway, withLogs,
 } = require('./harness.js');
@@ -15,7 +16,7 @@ const SUBS = '/v1/spaces/default/subscriptions';
 const fns = {};
 
 const ref = useGateway({}, async (gw) => {
-  for (const id of ['exactFn', 'usersFn', 'allFn', 'pngFn', 'shopFn', 'profileFn', 'plainFn']) {
+  for (const id of ['exactFn', 'usersFn', 'allFn', 'pngFn', 'shopFn', 'profileFn', 'tenantFn', 'plainFn']) {
     fns[id] = await startFunction(() => ({ statusCode: 200, body: 'ok' }));
     await gw.createFunction(id, fns[id].url);
   }
@@ -32,6 +33,8 @@ const ref = useGateway({}, async (gw) => {
     filter: { suffix: { subject: '.png' }, exact: { source: '/cam' } } });
   await gw.subscribe({ type: 'async', eventType: '*', functionId: 'shopFn',
     filter: { prefix: { source: '/shop/', type: 'order.' } } });
+  await gw.subscribe({ type: 'async', eventType: '*', functionId: 'tenantFn',
+    filter: { exact: { tenant: 'acme' } } });
   await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'plainFn',
     method: 'POST', path: '/plain' });
 });
@@ -167,6 +170,37 @@ test('CloudEvents 1.0 binary mode: attributes from ce-* headers', g(async () => 
   assert.equal(gotIt(fns.pngFn, gif), false, 'pngFn wrongly got the .gif event');
 }));
 
+test('an extension filter matches 1.0 events from the cloudevents SDK and 0.1 extensions', g(async () => {
+  const sent = [];
+  for (const [mode, tenant] of [['binary', 'acme'], ['structured', 'acme'], ['binary', 'acme-eu'],
+    ['structured', 'other']]) {
+    const ce = new CloudEvent({ type: 'order.placed', source: '/sdk', tenant, data: { n: 3 } });
+    const msg = HTTP[mode](ce);
+    const res = await ref.gw.events('POST', '/', { headers: msg.headers, body: msg.body });
+    assert.equal(res.status, 202, `${mode}: ${res.text}`);
+    sent.push({ id: ce.id, tenant });
+  }
+  const old = v01('order.placed', { extensions: { Tenant: 'acme' } });
+  await emit(old);
+  sent.push({ id: old.eventID, tenant: 'acme' });
+  const deadline = Date.now() + 10000;
+  for (const { id } of sent) {
+    while (!gotIt(fns.allFn, id)) {
+      assert.ok(Date.now() < deadline, `allFn did not get ${id}`);
+      await sleep(25);
+    }
+  }
+  const want = sent.filter((e) => e.tenant === 'acme').map((e) => e.id);
+  while (!want.every((id) => gotIt(fns.tenantFn, id))) {
+    assert.ok(Date.now() < deadline, 'tenantFn did not get every acme event');
+    await sleep(25);
+  }
+  await sleep(300);
+  for (const { id, tenant } of sent) {
+    assert.equal(gotIt(fns.tenantFn, id), tenant === 'acme', `tenantFn and ${tenant} event ${id}`);
+  }
+}));
+
 test('"*" does not catch http.request events', g(async () => {
   const before = fns.allFn.calls.length;
   const res = await ref.gw.events('POST', '/plain', { body: { hello: 'world' } });
@@ -218,7 +252,7 @@ test('without a filter the bodies are exactly the reference ones', g(async () =>
     ['eventType', 'functionId', 'method', 'path', 'space', 'subscriptionId', 'type']);
   const list = await gw.config('GET', SUBS);
   for (const s of list.json.subscriptions) {
-    if (s.functionId !== 'exactFn' && s.functionId !== 'pngFn' && s.functionId !== 'shopFn') {
+    if (!['exactFn', 'pngFn', 'shopFn', 'tenantFn'].includes(s.functionId)) {
       assert.equal('filter' in s, false, `unexpected filter in ${JSON.stringify(s)}`);
     }
   }
