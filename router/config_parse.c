@@ -266,7 +266,8 @@ config_result_t config_parse_subscription(const cJSON *body, config_subscription
                        "or be a pattern: '*' or '<name>.*'");
     } else if (strcmp(sub->type, "sync") == 0 && event_filter_is_type_pattern(sub->event_type)) {
         /* A sync route answers one HTTP request with one function. */
-        rc = config_invalid(K, err, "field 'eventType' may be a pattern on async subscriptions only");
+        rc = config_invalid(K, err,
+                            "field 'eventType' may be a pattern on async subscriptions only");
     } else if (!sub->function_id || !*sub->function_id) {
         rc = config_invalid(K, err, "field 'functionId' is required");
     }

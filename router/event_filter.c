@@ -134,8 +134,8 @@ static event_filter_t *s_parse(const cJSON *value, char *msg, size_t msg_len)
             if (strcmp(key, s_op_names[i]) == 0)
                 op = i;
         if (op < 0) {
-            s_fail(msg, msg_len, "field 'filter.%.64s' is unknown (use 'exact', 'prefix' or 'suffix')",
-                   key);
+            s_fail(msg, msg_len,
+                   "field 'filter.%.64s' is unknown (use 'exact', 'prefix' or 'suffix')", key);
             return NULL;
         }
         if (ops[op]) {

@@ -606,7 +606,7 @@ static void s_iter_advance(route_async_iter_t *it)
         }
         case S_STAGE_ANY:
             it->stage = S_STAGE_DONE;
-            if (strncmp(type, EVENT_FILTER_SYSTEM_PREFIX, strlen(EVENT_FILTER_SYSTEM_PREFIX)) != 0 &&
+            if (strncmp(type, EVENT_FILTER_SYSTEM_PREFIX, strlen(EVENT_FILTER_SYSTEM_PREFIX)) &&
                 strcmp(type, "http.request") != 0)
                 found = s_match_n(self->async_prefix, ev->method, type, 0, ev->path, it->params);
             break;

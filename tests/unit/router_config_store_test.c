@@ -609,6 +609,97 @@ static void s_test_filters(s_ctx_t *ctx)
     CHECK(arr == NULL);
 }
 
+/* Subscription filters and event type patterns (router/event_filter.c
+ * holds the shape rules; here: storage, echo, update and the pattern rules). */
+static void s_test_subscription_filters(s_ctx_t *ctx)
+{
+    s_ctx_t t = *ctx;
+    const config_kind_t S = CONFIG_SUBSCRIPTION, E = CONFIG_EVENT_TYPE;
+    OK_CREATE(CONFIG_FUNCTION, "subfilters",
+              "{\"functionId\":\"fn\",\"type\":\"http\",\"provider\":{\"url\":\"http://a/\"}}");
+    OK_CREATE(E, "subfilters", "{\"name\":\"user.created\"}");
+    OK_CREATE(E, "subfilters", "{\"name\":\"user.*\"}");
+    OK_CREATE(E, "subfilters", "{\"name\":\"*\"}");
+    cJSON_Delete(CREATE(E, "subfilters", "{\"name\":\"*.created\"}", CONFIG_INVALID,
+                        "or be a pattern: '*' or '<name>.*'"));
+    cJSON_Delete(CREATE(E, "subfilters", "{\"name\":\"order.*\",\"authorizerId\":\"fn\"}",
+                        CONFIG_INVALID, "pattern cannot have an 'authorizerId'"));
+    cJSON_Delete(UPDATE(E, "subfilters", "user.*", "{\"authorizerId\":\"fn\"}", CONFIG_INVALID,
+                        "pattern cannot have an 'authorizerId'"));
+
+    cJSON *o = CREATE(S, "subfilters",
+                      "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":"
+                      "\"fn\",\"filter\":{\"prefix\":{\"source\":\"/a\"},\"exact\":{\"id\":"
+                      "\"1\"}}}",
+                      CONFIG_OK, NULL);
+    CHECK(o && s_json_is(cJSON_GetObjectItemCaseSensitive(o, "filter"),
+                         "{\"exact\":{\"id\":\"1\"},\"prefix\":{\"source\":\"/a\"}}"));
+    char *id = o && s_str(o, "subscriptionId") ? strdup(s_str(o, "subscriptionId")) : NULL;
+    cJSON_Delete(o);
+    CHECK(id != NULL);
+    if (id) {
+        o = GET(S, "subfilters", id, CONFIG_OK);
+        CHECK(o && s_json_is(cJSON_GetObjectItemCaseSensitive(o, "filter"),
+                             "{\"exact\":{\"id\":\"1\"},\"prefix\":{\"source\":\"/a\"}}"));
+        cJSON_Delete(o);
+        o = UPDATE(S, "subfilters", id,
+                   "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":\"fn\","
+                   "\"filter\":{\"suffix\":{\"subject\":\".png\"}}}",
+                   CONFIG_OK, NULL);
+        CHECK(o && s_json_is(cJSON_GetObjectItemCaseSensitive(o, "filter"),
+                             "{\"suffix\":{\"subject\":\".png\"}}"));
+        cJSON_Delete(o);
+        cJSON_Delete(UPDATE(S, "subfilters", id,
+                            "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":"
+                            "\"fn\",\"filter\":{\"suffix\":{\"subject\":5}}}",
+                            CONFIG_INVALID, "field 'filter.suffix.subject' must be a string"));
+        o = UPDATE(S, "subfilters", id,
+                   "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":\"fn\"}",
+                   CONFIG_OK, NULL);
+        CHECK(o && !cJSON_GetObjectItemCaseSensitive(o, "filter"));
+        cJSON_Delete(o);
+        o = GET(S, "subfilters", id, CONFIG_OK);
+        CHECK(o && !cJSON_GetObjectItemCaseSensitive(o, "filter"));
+        cJSON_Delete(o);
+        free(id);
+    }
+    cJSON_Delete(CREATE(S, "subfilters",
+                        "{\"type\":\"sync\",\"eventType\":\"user.created\",\"functionId\":"
+                        "\"fn\",\"path\":\"/s\",\"filter\":{\"exact\":{\"id\":\"1\"}}}",
+                        CONFIG_INVALID, "'filter' is allowed on async subscriptions only"));
+    cJSON_Delete(CREATE(S, "subfilters",
+                        "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":"
+                        "\"fn\",\"path\":\"/bad\",\"filter\":{\"exact\":[]}}",
+                        CONFIG_INVALID,
+                        "Subscription doesn't validate. Validation error: field 'filter.exact' "
+                        "must be an object"));
+    /* A JSON null is no filter at all. */
+    o = CREATE(S, "subfilters",
+               "{\"type\":\"async\",\"eventType\":\"user.created\",\"functionId\":\"fn\","
+               "\"path\":\"/null\",\"filter\":null}",
+               CONFIG_OK, NULL);
+    CHECK(o && !cJSON_GetObjectItemCaseSensitive(o, "filter"));
+    cJSON_Delete(o);
+
+    o = CREATE(S, "subfilters",
+               "{\"type\":\"async\",\"eventType\":\"user.*\",\"functionId\":\"fn\"}", CONFIG_OK,
+               NULL);
+    CHECK(o && s_str_is(o, "eventType", "user.*"));
+    cJSON_Delete(o);
+    OK_CREATE(S, "subfilters", "{\"type\":\"async\",\"eventType\":\"*\",\"functionId\":\"fn\"}");
+    cJSON_Delete(CREATE(S, "subfilters",
+                        "{\"type\":\"sync\",\"eventType\":\"user.*\",\"functionId\":\"fn\","
+                        "\"path\":\"/p\"}",
+                        CONFIG_INVALID, "may be a pattern on async subscriptions only"));
+    cJSON_Delete(CREATE(S, "subfilters",
+                        "{\"type\":\"async\",\"eventType\":\"order.*\",\"functionId\":\"fn\"}",
+                        CONFIG_INVALID, "Event Type \"order.*\" not found."));
+    cJSON_Delete(CREATE(S, "subfilters",
+                        "{\"type\":\"async\",\"eventType\":\"user*\",\"functionId\":\"fn\"}",
+                        CONFIG_INVALID, "field 'eventType' may only contain"));
+    DELETE(E, "subfilters", "user.*", CONFIG_INVALID, "cannot be deleted");
+}
+
 /* A second connection (another thread or process) sees the first one's
  * writes, and its duplicate is refused. */
 static void s_test_two_writers(s_ctx_t *ctx, const char *path)
@@ -657,6 +748,7 @@ int main(void)
     s_test_references(&t);
     s_test_cors(&t);
     s_test_filters(&t);
+    s_test_subscription_filters(&t);
     s_test_two_writers(&t, path);
 
     config_store_destroy(&store);

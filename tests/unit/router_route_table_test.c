@@ -264,9 +264,11 @@ static void s_test_patterns(const char *db_path)
            "  '{\"suffix\":{\"subject\":\".png\"}}'),"
            " ('a', 'p8', 'sync', 'user.*', 'f1', 'GET', '/p8', NULL),"
            " ('a', 'p9', 'async', 'order.placed', 'f1', 'POST', '/', 'not json'),"
-           " ('a', 'p10', 'sync', 'http.request', 'f1', 'GET', '/p10', '{\"exact\":{\"id\":\"1\"}}'),"
+           " ('a', 'p10', 'sync', 'http.request', 'f1', 'GET', '/p10',"
+           "  '{\"exact\":{\"id\":\"1\"}}'),"
            " ('a', 'p11', 'async', 'http.*', 'f1', 'GET', '/h', NULL),"
-           " ('a', 'p12', 'async', 'order.placed', 'f2', 'POST', '/', '{\"exact\":{\"Source\":\"x\"}}')");
+           " ('a', 'p12', 'async', 'order.placed', 'f2', 'POST', '/',"
+           "  '{\"exact\":{\"Source\":\"x\"}}')");
     route_table_t *t = route_table_new(db);
     CHECK(t != NULL);
     if (t) {
