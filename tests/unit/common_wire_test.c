@@ -44,7 +44,8 @@ static bool s_hdr_eq(const wire_hdr_t *a, const wire_hdr_t *b)
            s_str_eq(a->path, b->path) && s_str_eq(a->event_type, b->event_type) &&
            s_str_eq(a->event_id, b->event_id) && s_str_eq(a->origin, b->origin) &&
            s_str_eq(a->cors_method, b->cors_method) &&
-           s_str_eq(a->cors_headers, b->cors_headers) && a->status == b->status &&
+           s_str_eq(a->cors_headers, b->cors_headers) && s_kvs_eq(&a->attrs, &b->attrs) &&
+           a->status == b->status &&
            s_kvs_eq(&a->headers, &b->headers) && a->capacity == b->capacity &&
            s_str_eq(a->name, b->name) && a->job_id == b->job_id && a->sync == b->sync &&
            s_str_eq(a->space, b->space) && s_str_eq(a->function_id, b->function_id) &&
@@ -190,7 +191,10 @@ static void s_test_hdr_roundtrips(void)
     h.origin = "https://example.com";
     h.cors_method = "PUT";
     h.cors_headers = "content-type, x-api-key";
+    CHECK(wire_kvs_add(&h.attrs, "source", "/crm") == 0);
+    CHECK(wire_kvs_add(&h.attrs, "subject", "") == 0);
     s_hdr_roundtrip(&h);
+    wire_kvs_clear(&h.attrs);
 
     /* REPLY with duplicate and empty headers, status in every int width. */
     int statuses[] = {200, 202, 500, 99, 1000, 70000, -1};
