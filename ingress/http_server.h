@@ -15,6 +15,11 @@
  *                                                             |
  *                    access handler called again: queues the stored response
  *
+ * A CloudEvents batch sends one EVENT per event (consecutive corr values, all
+ * in pending for the same request_t) and stays WAITING until every REPLY is
+ * in (s_batch_reply) or the deadline passes; answering takes the remaining
+ * entries out of pending, so the request is resumed exactly once.
+ *
  * MHD's completion callback (s_completed) frees the request_t in every state;
  * a request is always out of pending_t before it is resumed, so a REPLY or a
  * deadline can never reach freed memory. */

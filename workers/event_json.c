@@ -497,8 +497,11 @@ static void s_params(jbuf_t *self, const wire_kvs_t *params)
     s_buf_puts(self, "}");
 }
 
-static char *s_build_http(const wire_payload_t *payload, const wire_kvs_t *params, size_t *len,
-                          char *err, size_t errlen)
+/* The http.request envelope: CloudEvents 0.1 as the reference gateway sent
+ * it, or 1.0 when the worker is configured so (EGW_HTTP_EVENT_VERSION);
+ * the data member is the same in both. */
+static char *s_build_http(const wire_payload_t *payload, const wire_kvs_t *params,
+                          event_json_version_t version, size_t *len, char *err, size_t errlen)
 {
     jbuf_t buf = {0};
     char now[CLOCK_RFC3339_LEN];
@@ -507,17 +510,21 @@ static char *s_build_http(const wire_payload_t *payload, const wire_kvs_t *param
         clock_rfc3339_now(now, sizeof(now));
         event_time = now;
     }
+    const char *type = payload->event_type ? payload->event_type : "http.request";
+    const char *source =
+        payload->source && *payload->source ? payload->source : EVENT_JSON_DEFAULT_SOURCE;
+    bool v10 = version == EVENT_JSON_HTTP_V10;
     s_buf_reserve(&buf, 512 + payload->body_len * 2);
-    s_buf_puts(&buf, "{\"eventType\":");
-    s_json_cstr(&buf, payload->event_type ? payload->event_type : "http.request");
-    s_buf_puts(&buf, ",\"cloudEventsVersion\":\"0.1\",\"source\":");
-    s_json_cstr(&buf, payload->source && *payload->source ? payload->source
-                                                           : EVENT_JSON_DEFAULT_SOURCE);
-    s_buf_puts(&buf, ",\"eventID\":");
+    s_buf_puts(&buf, v10 ? "{\"specversion\":\"1.0\",\"type\":" : "{\"eventType\":");
+    s_json_cstr(&buf, type);
+    s_buf_puts(&buf, v10 ? ",\"source\":" : ",\"cloudEventsVersion\":\"0.1\",\"source\":");
+    s_json_cstr(&buf, source);
+    s_buf_puts(&buf, v10 ? ",\"id\":" : ",\"eventID\":");
     s_json_cstr(&buf, payload->event_id);
-    s_buf_puts(&buf, ",\"eventTime\":");
+    s_buf_puts(&buf, v10 ? ",\"time\":" : ",\"eventTime\":");
     s_json_cstr(&buf, event_time);
-    s_buf_puts(&buf, ",\"contentType\":\"application/json\",\"data\":{\"headers\":");
+    s_buf_puts(&buf, v10 ? ",\"datacontenttype\":\"application/json\",\"data\":{\"headers\":"
+                         : ",\"contentType\":\"application/json\",\"data\":{\"headers\":");
     s_headers(&buf, &payload->headers);
     s_buf_puts(&buf, ",\"query\":");
     s_query(&buf, &payload->query);
@@ -541,16 +548,37 @@ static char *s_build_http(const wire_payload_t *payload, const wire_kvs_t *param
     return buf.data;
 }
 
+int event_json_version_parse(const char *text, event_json_version_t *out)
+{
+    if (text && strcmp(text, "0.1") == 0) {
+        *out = EVENT_JSON_HTTP_V01;
+        return 0;
+    }
+    if (text && strcmp(text, "1.0") == 0) {
+        *out = EVENT_JSON_HTTP_V10;
+        return 0;
+    }
+    return -1;
+}
+
 char *event_json_build(const wire_payload_t *payload, const wire_kvs_t *params, size_t *len,
                        char *err, size_t errlen)
 {
+    return event_json_build_as(payload, params, EVENT_JSON_HTTP_V01, len, err, errlen);
+}
+
+char *event_json_build_as(const wire_payload_t *payload, const wire_kvs_t *params,
+                          event_json_version_t http_version, size_t *len, char *err,
+                          size_t errlen)
+{
     if (payload->kind == WIRE_KIND_HTTP)
-        return s_build_http(payload, params, len, err, errlen);
+        return s_build_http(payload, params, http_version, len, err, errlen);
     if (payload->kind != WIRE_KIND_CLOUDEVENT) {
         snprintf(err, errlen, "unknown payload kind %d", payload->kind);
         return NULL;
     }
-    /* Ingress already produced the exact JSON the subscriber receives. */
+    /* Ingress already produced the exact JSON the subscriber receives, in
+     * the CloudEvents version it was emitted in. */
     char *out = malloc(payload->body_len + 1);
     if (!out) {
         snprintf(err, errlen, "out of memory copying the event");

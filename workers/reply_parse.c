@@ -27,14 +27,19 @@ static int s_b64val(unsigned char c)
     return -1;
 }
 
-/* Decodes standard or URL-safe base64, padding optional. Returns a malloc'd
- * buffer (NUL-terminated for convenience) or NULL when the text is not
- * base64 or memory runs out. */
+/* Decodes standard or URL-safe base64 (RFC 4648 sections 4 and 5); padding
+ * is optional, but when present it is one or two '=' completing the last
+ * group of four. Returns a malloc'd buffer (NUL-terminated for convenience;
+ * the bytes may hold NULs) or NULL when the text is not base64 or memory
+ * runs out. */
 static char *s_base64_decode(const char *in, size_t n, size_t *out_len)
 {
-    while (n > 0 && in[n - 1] == '=')
+    size_t pad = 0;
+    while (n > 0 && in[n - 1] == '=') {
         n--;
-    if (n % 4 == 1)
+        pad++;
+    }
+    if (n % 4 == 1 || pad > 2 || (pad > 0 && (n + pad) % 4 != 0))
         return NULL;
     char *out = malloc(n / 4 * 3 + 3 + 1);
     if (!out)

@@ -118,6 +118,63 @@ static void s_test_envelope(void)
     cJSON_Delete(root);
 }
 
+/* EGW_HTTP_EVENT_VERSION=1.0: the same request as a CloudEvent 1.0. */
+static void s_test_envelope_v10(void)
+{
+    static wire_kv_t params[] = {{"id", "10"}};
+    wire_kvs_t pk = KVS(params);
+    wire_payload_t p = s_http("application/json", "{\"a\":1}", 7);
+    char err[128] = "";
+    size_t len = 0;
+    char *out = event_json_build_as(&p, &pk, EVENT_JSON_HTTP_V10, &len, err, sizeof(err));
+    CHECK(out != NULL && strlen(out) == len);
+    cJSON *root = out ? cJSON_ParseWithLength(out, len) : NULL;
+    CHECK(root != NULL);
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "specversion"), "1.0"));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "type"), "http.request"));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "id"),
+                   "11111111-2222-4333-8444-555555555555"));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "source"), "https://example.test/"));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "time"), "2026-11-26T17:00:00.123Z"));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root, "datacontenttype"),
+                   "application/json"));
+    /* no 0.1 member survives */
+    CHECK(!cJSON_GetObjectItemCaseSensitive(root, "eventType") &&
+          !cJSON_GetObjectItemCaseSensitive(root, "cloudEventsVersion") &&
+          !cJSON_GetObjectItemCaseSensitive(root, "eventID") &&
+          !cJSON_GetObjectItemCaseSensitive(root, "eventTime") &&
+          !cJSON_GetObjectItemCaseSensitive(root, "contentType"));
+    CHECK(cJSON_GetArraySize(root) == 7);
+    /* data is the same object as in 0.1 */
+    CHECK(s_str_eq(s_data(root, "method"), "POST"));
+    CHECK(s_str_eq(s_data(root, "path"), "/users/10"));
+    CHECK(cJSON_GetObjectItemCaseSensitive(s_data(root, "body"), "a")->valueint == 1);
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(s_data(root, "params"), "id"), "10"));
+    char *out01 = event_json_build_as(&p, &pk, EVENT_JSON_HTTP_V01, &len, err, sizeof(err));
+    cJSON *root01 = out01 ? cJSON_Parse(out01) : NULL;
+    CHECK(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(root, "data"),
+                        cJSON_GetObjectItemCaseSensitive(root01, "data"), true));
+    CHECK(s_str_eq(cJSON_GetObjectItemCaseSensitive(root01, "cloudEventsVersion"), "0.1"));
+    cJSON_Delete(root01);
+    free(out01);
+    cJSON_Delete(root);
+    free(out);
+
+    /* a CLOUDEVENT payload is never rewritten, whatever the setting */
+    const char *ce = "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"t\"}";
+    wire_payload_t c = {.kind = WIRE_KIND_CLOUDEVENT, .body = (uint8_t *)ce, .body_len = strlen(ce)};
+    out = event_json_build_as(&c, NULL, EVENT_JSON_HTTP_V01, &len, err, sizeof(err));
+    CHECK(out && len == strlen(ce) && memcmp(out, ce, len) == 0);
+    free(out);
+
+    event_json_version_t v = EVENT_JSON_HTTP_V01;
+    CHECK(event_json_version_parse("1.0", &v) == 0 && v == EVENT_JSON_HTTP_V10);
+    CHECK(event_json_version_parse("0.1", &v) == 0 && v == EVENT_JSON_HTTP_V01);
+    CHECK(event_json_version_parse("1", &v) == -1);
+    CHECK(event_json_version_parse("", &v) == -1);
+    CHECK(event_json_version_parse(NULL, &v) == -1);
+}
+
 static void s_test_body(void)
 {
     /* JSON body with parameters on the media type: parsed. */
@@ -295,6 +352,7 @@ int main(void)
 {
     s_test_cloudevent();
     s_test_envelope();
+    s_test_envelope_v10();
     s_test_body();
     s_test_headers();
     s_test_query_params_path();

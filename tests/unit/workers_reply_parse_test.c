@@ -63,6 +63,47 @@ static void s_test_valid(void)
     CHECK(r.body_len == 3 && memcmp(r.body, "\xff\x00\x01", 3) == 0);
     reply_parse_clear(&r);
 
+    /* Binary responses (serverless/event-gateway issue 289): a PNG header
+     * with its NUL bytes arrives intact, beside its Content-Type. */
+    CHECK(s_parse("{\"statusCode\":200,\"headers\":{\"Content-Type\":\"image/png\"},"
+                  "\"body\":\"iVBORw0KGgoAAAANSUhEUg==\",\"isBase64Encoded\":true}",
+                  &r) == 0);
+    CHECK(r.body_len == 16 &&
+          memcmp(r.body, "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 16) == 0);
+    CHECK(s_header(&r, "Content-Type") && strcmp(s_header(&r, "Content-Type"), "image/png") == 0);
+    reply_parse_clear(&r);
+    /* padding is optional; URL-safe letters are accepted */
+    CHECK(s_parse("{\"body\":\"aGk\",\"isBase64Encoded\":true}", &r) == 0);
+    CHECK(r.body_len == 2 && memcmp(r.body, "hi", 2) == 0);
+    reply_parse_clear(&r);
+    CHECK(s_parse("{\"body\":\"-_8\",\"isBase64Encoded\":true}", &r) == 0);
+    CHECK(r.body_len == 2 && memcmp(r.body, "\xfb\xff", 2) == 0);
+    reply_parse_clear(&r);
+    CHECK(s_parse("{\"body\":\"\",\"isBase64Encoded\":true}", &r) == 0 && r.body_len == 0);
+    reply_parse_clear(&r);
+    /* 256 distinct bytes survive the round trip */
+    {
+        static const char tbl[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        unsigned char raw[256];
+        for (int i = 0; i < 256; i++)
+            raw[i] = (unsigned char)i;
+        char text[64 + 344 + 1] = "{\"isBase64Encoded\":true,\"body\":\"";
+        size_t o = strlen(text);
+        for (int i = 0; i < 256; i += 3) {
+            unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 256 ? (unsigned)raw[i + 1] << 8 : 0) |
+                         (i + 2 < 256 ? raw[i + 2] : 0);
+            text[o++] = tbl[v >> 18];
+            text[o++] = tbl[(v >> 12) & 63];
+            text[o++] = i + 1 < 256 ? tbl[(v >> 6) & 63] : '=';
+            text[o++] = i + 2 < 256 ? tbl[v & 63] : '=';
+        }
+        memcpy(text + o, "\"}", 3);
+        CHECK(s_parse(text, &r) == 0);
+        CHECK(r.body_len == 256 && memcmp(r.body, raw, 256) == 0);
+        reply_parse_clear(&r);
+    }
+
     CHECK(s_parse("{\"body\":\"aGk=\",\"isBase64Encoded\":false}", &r) == 0);
     CHECK(r.body_len == 4 && memcmp(r.body, "aGk=", 4) == 0);
     reply_parse_clear(&r);
@@ -116,6 +157,14 @@ static void s_test_malformed(void)
         "{\"isBase64Encoded\":1}",
         "{\"isBase64Encoded\":true,\"body\":\"!!!!\"}",
         "{\"isBase64Encoded\":true,\"body\":\"a\"}",
+        /* invalid base64 is a malformed reply, never bytes passed on */
+        "{\"isBase64Encoded\":true,\"body\":\"aGk====\"}",
+        "{\"isBase64Encoded\":true,\"body\":\"aGk==\"}",
+        "{\"isBase64Encoded\":true,\"body\":\"aG=k\"}",
+        "{\"isBase64Encoded\":true,\"body\":\"aGk= \"}",
+        "{\"isBase64Encoded\":true,\"body\":\"aG\\nk=\"}",
+        "{\"isBase64Encoded\":true,\"body\":\"=\"}",
+        "{\"isBase64Encoded\":true,\"body\":\"aGk*\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         reply_parse_t r;
