@@ -2,7 +2,8 @@
  * the server loop runs in one thread, a fake router (a ZeroMQ ROUTER that
  * answers by path) in another, and libcurl plays the client. Checks the
  * REPLY path, 400/413/503 answers, the timeout backstop, that broken and
- * duplicate REPLYs are dropped, keep-alive, and a clean stop. */
+ * duplicate REPLYs are dropped, keep-alive, CloudEvents batches, and a
+ * clean stop. */
 #include "http_server.h"
 #include "router_link.h"
 
@@ -40,6 +41,8 @@ static void s_send_reply(void *sock, zmq_msg_t *id, uint64_t corr, int status, c
     r.corr = corr;
     r.status = status;
     wire_kvs_add(&r.headers, "X-Test", "yes");
+    if (status == 503)
+        wire_kvs_add(&r.headers, "Retry-After", "1");
     wire_kvs_add(&r.headers, "Content-Length", "999"); /* must be ignored */
     char *h;
     size_t h_len;
@@ -58,6 +61,7 @@ static void s_send_reply(void *sock, zmq_msg_t *id, uint64_t corr, int status, c
 /* Answers each EVENT according to its path:
  *   /slow  never; /bad  a malformed header frame, then nothing;
  *   /twice two REPLYs (the second must be ignored);
+ *   event types refuse.* get a 503 error body, never.* no REPLY (batches);
  *   anything else 200 with "<event_type> <path> <payload kind> <query count>". */
 static void *s_router_main(void *arg)
 {
@@ -84,6 +88,11 @@ static void *s_router_main(void *arg)
                     zmq_msg_send(&id, fr->router, ZMQ_SNDMORE);
                     zmq_send(fr->router, "\xc1junk", 5, ZMQ_SNDMORE);
                     zmq_send(fr->router, "", 0, 0);
+                } else if (strncmp(hdr.event_type, "never.", 6) == 0) {
+                    /* no REPLY */
+                } else if (strncmp(hdr.event_type, "refuse.", 7) == 0) {
+                    s_send_reply(fr->router, &id, hdr.corr, 503,
+                                 "{\"errors\":[{\"message\":\"event backlog is full\"}]}");
                 } else if (strcmp(hdr.path, "/slow") != 0) {
                     s_send_reply(fr->router, &id, hdr.corr, 200, body);
                     if (strcmp(hdr.path, "/twice") == 0)
@@ -158,6 +167,92 @@ static long s_request(CURL *curl, int port, const char *method, const char *path
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     return status;
+}
+
+/* A batch body of CloudEvents 1.0 with these types. */
+static void s_batch_body(char *out, size_t len, const char *const *types, size_t n)
+{
+    size_t o = (size_t)snprintf(out, len, "[");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, len - o,
+                              "%s{\"specversion\":\"1.0\",\"id\":\"b%zu\",\"source\":\"/s\",\"type\":\"%s\"}",
+                              i ? "," : "", i, types[i]);
+    snprintf(out + o, len - o, "]");
+}
+
+/* CloudEvents batches, on a second server with room for their bodies and
+ * its own DEALER: 202 once every event is accepted, the lowest-index
+ * refusal otherwise (with its headers), the deadline when a REPLY never
+ * comes, and nothing left behind for late REPLYs. */
+static void s_test_batches(const char *endpoint, CURL *curl)
+{
+    router_link_t *link = router_link_new(endpoint);
+    http_server_options_t opts = {
+        .bind_address = "127.0.0.1", .port = 0, .body_limit = 8192, .request_timeout_ms = 300};
+    http_server_t *server = link ? http_server_new(&opts, link) : NULL;
+    CHECK(server != NULL);
+    if (!server) {
+        router_link_destroy(&link);
+        return;
+    }
+    int port = http_server_port(server);
+    int stop_pipe[2];
+    if (pipe(stop_pipe) < 0)
+        return;
+    server_thread_t st = {server, stop_pipe[0], -1};
+    pthread_t thread;
+    pthread_create(&thread, NULL, s_server_main, &st);
+    buf_t body, hdrs;
+    long status = 503;
+    for (int i = 0; i < 100 && status == 503; i++) {
+        status = s_request(curl, port, "GET", "/", NULL, NULL, 0, &body, &hdrs);
+        if (status == 503)
+            usleep(20 * 1000);
+    }
+    CHECK(status == 200);
+
+    struct curl_slist *batch =
+        curl_slist_append(NULL, "Content-Type: application/cloudevents-batch+json");
+    char text[2048];
+    static const char *const all_ok[] = {"a.x", "b.x", "c.x"};
+    s_batch_body(text, sizeof text, all_ok, 3);
+    CHECK(s_request(curl, port, "POST", "/", batch, text, strlen(text), &body, &hdrs) == 202);
+    CHECK(body.len == 0);
+    CHECK(strstr(hdrs.data, "X-Test: yes") != NULL); /* REPLY 0's headers (CORS) */
+
+    static const char *const refused[] = {"a.x", "refuse.x", "refuse.y", "d.x"};
+    s_batch_body(text, sizeof text, refused, 4);
+    CHECK(s_request(curl, port, "POST", "/", batch, text, strlen(text), &body, &hdrs) == 503);
+    CHECK(strstr(body.data, "CloudEvents batch event 1 was not accepted (503: event backlog is "
+                            "full); 2 of 4 events were not") != NULL);
+    CHECK(strstr(hdrs.data, "Retry-After: 1") != NULL);
+    CHECK(strstr(hdrs.data, "Content-Type: application/json") != NULL);
+
+    static const char *const lost[] = {"a.x", "never.x"};
+    s_batch_body(text, sizeof text, lost, 2);
+    CHECK(s_request(curl, port, "POST", "/", batch, text, strlen(text), &body, &hdrs) == 500);
+    CHECK(strstr(body.data, "request timed out") != NULL);
+
+    static const char *const bad[] = {"a.x", ""};
+    s_batch_body(text, sizeof text, bad, 2);
+    CHECK(s_request(curl, port, "POST", "/", batch, text, strlen(text), &body, &hdrs) == 400);
+    CHECK(strstr(body.data, "CloudEvents batch event 1: CloudEvent attribute \\\"type\\\" must not "
+                            "be empty") != NULL);
+    CHECK(s_request(curl, port, "POST", "/", batch, "[]", 2, &body, &hdrs) == 202);
+    /* a batch of one is still answered as a batch */
+    s_batch_body(text, sizeof text, all_ok, 1);
+    CHECK(s_request(curl, port, "POST", "/", batch, text, strlen(text), &body, &hdrs) == 202);
+    CHECK(s_request(curl, port, "GET", "/after", NULL, NULL, 0, &body, &hdrs) == 200);
+    CHECK(strcmp(body.data, "http.request /after 1 0") == 0);
+
+    CHECK(write(stop_pipe[1], "x", 1) == 1);
+    pthread_join(thread, NULL);
+    CHECK(st.rc == 0);
+    curl_slist_free_all(batch);
+    http_server_destroy(&server);
+    router_link_destroy(&link);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
 }
 
 int main(void)
@@ -251,6 +346,8 @@ int main(void)
     long connects = -1;
     curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
     CHECK(connects == 0);
+
+    s_test_batches(endpoint, curl);
 
     /* stop: the loop returns 0 */
     CHECK(write(stop_pipe[1], "x", 1) == 1);
