@@ -11,7 +11,7 @@
  * string "" is set and survives the round trip; NULL stays NULL.
  *
  *   header:  v t corr method path et eid origin cm ch attrs status hdrs cap name
- *            job sync space fid ftype prov params tmo ok err
+ *            job sync space fid ftype prov params tmo att ok err
  *   payload: v kind eid et time src method path host hdrs query ctype body
  *
  * Key/value lists ("hdrs", "attrs", "params", "query") are one flat msgpack array of
@@ -193,6 +193,7 @@ static const s_field_t s_hdr_fields[] = {
     HF("prov", F_STR, provider),
     HF("params", F_KVS, params),
     HF("tmo", F_U32, timeout_ms),
+    HF("att", F_U32, attempt),
     HF("ok", F_BOOL, ok),
     HF("err", F_STR, error),
 };

@@ -5,11 +5,23 @@
  * Configuration API's notify pipe, and a 250 ms tick that watches PRAGMA
  * data_version, sends heartbeats and expires deadlines. Every message
  * leaving the router goes through s_reply_send (to ingress) or
- * s_worker_send (to a worker). Worker lifecycle: see worker_pool.c. */
+ * s_worker_send (to a worker). Worker lifecycle: see worker_pool.c.
+ *
+ * Durable async delivery (docs/reliability.md): an async EVENT becomes one
+ * delivery per subscriber, journaled in delivery_store; at the end of each
+ * loop pass s_commit writes the pass's journal in one transaction and only
+ * then sends the pass's 202s (group commit). s_pump hands due deliveries to
+ * workers under the per-function limit; s_delivery_outcome turns each
+ * RESULT, lease expiry or lost worker into success, retry or dead letter.
+ * Delivery states: see delivery.h. */
 #include "broker.h"
 
 #include "cors_match.h"
 #include "db.h"
+#include "delivery.h"
+#include "delivery_policy.h"
+#include "delivery_sched.h"
+#include "delivery_store.h"
 #include "job.h"
 #include "job_queue.h"
 #include "job_table.h"
@@ -25,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Liveness, as the architecture fixes it: a heartbeat after 1 s of
@@ -45,7 +58,14 @@
  * messages are small and a burst should queue, not fail. */
 #define BROKER_HWM 100000
 
+/* On SIGTERM the loop keeps running this long at most, without starting
+ * new calls, so RESULTs of calls in flight still land (each one that does
+ * saves a duplicate after the restart); below supervisord's stopwaitsecs. */
+#define BROKER_DRAIN_MS 3000
+
 #define BROKER_MSG_FAILED "Function call failed. Please check logs."
+#define BROKER_MSG_BACKLOG "event backlog is full, retry later"
+#define BROKER_MSG_NOT_STORED "event could not be stored, retry later"
 #define BROKER_MSG_MALFORMED "HTTP response object malformed"
 
 struct broker {
@@ -65,7 +85,139 @@ struct broker {
     const char *reload_why;  /* for the log line */
     int64_t next_reload_ms;  /* earliest time the next reload may start */
     uint64_t bad_frames; /* broken or unexpected frames dropped, for logs */
+
+    /* Durable async delivery */
+    broker_delivery_options_t dopts;
+    delivery_store_t *store;
+    delivery_sched_t *sched;
+    zhashx_t *deliveries;   /* &id -> delivery_t, every committed one (owns them) */
+    zlistx_t *unsaved;      /* deliveries created this pass (owned until s_commit) */
+    zlistx_t *replies;      /* s_deferred_t: 202s waiting for this pass's commit */
+    zhashx_t *policies;     /* "space\x1fsubscription" -> s_policy_t, overrides only */
+    size_t pending_count;   /* deliveries held, saved or not */
+    size_t pending_bytes;   /* their payload bytes */
+    uint64_t rng;           /* xorshift state for backoff jitter */
+    bool stopping;          /* SIGTERM seen: accept and store, start no call */
 };
+
+/* A 202 owed to ingress once this pass's deliveries are committed. */
+typedef struct {
+    uint8_t ingress_id[WORKER_ID_MAX];
+    size_t ingress_id_len;
+    uint64_t corr;
+    wire_kvs_t cors;
+} s_deferred_t;
+
+/* A subscription's retry override (0 = the default for that field). */
+typedef struct {
+    uint32_t max_attempts;
+    uint32_t max_age_s;
+} s_policy_t;
+
+static int64_t s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t s_random(broker_t *self)
+{
+    /* xorshift64*: jitter needs spread, not secrecy. */
+    uint64_t x = self->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    self->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Hash of a delivery's id (the key is a pointer to d->id); ids are
+ * sequential, so splitmix64 spreads them over the buckets. */
+static size_t s_id_hash(const void *key)
+{
+    uint64_t x = (uint64_t)*(const int64_t *)key;
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (size_t)x;
+}
+
+static int s_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- retry policies ---- */
+
+static void s_policy_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* Reads the subscriptions that override the default retry policy. Called
+ * after each route table build; on failure the previous map stays. */
+static void s_policies_load(broker_t *self)
+{
+    sqlite3_stmt *st = NULL;
+    zhashx_t *map = zhashx_new();
+    if (!map)
+        goto fail;
+    zhashx_set_destructor(map, s_policy_free);
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT space, subscription_id, retry_max_attempts, retry_max_age_s"
+                           " FROM subscriptions WHERE retry_max_attempts IS NOT NULL"
+                           " OR retry_max_age_s IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *space = (const char *)sqlite3_column_text(st, 0);
+        const char *sub = (const char *)sqlite3_column_text(st, 1);
+        sqlite3_int64 attempts = sqlite3_column_int64(st, 2), age = sqlite3_column_int64(st, 3);
+        if (!space || !sub)
+            continue;
+        s_policy_t *p = calloc(1, sizeof *p);
+        char *key = zsys_sprintf("%s\x1f%s", space, sub);
+        if (!p || !key) {
+            free(p);
+            zstr_free(&key);
+            goto fail;
+        }
+        /* Values the API would refuse (hand-written rows) mean "default". */
+        p->max_attempts = attempts > 0 && attempts <= UINT32_MAX ? (uint32_t)attempts : 0;
+        p->max_age_s = age > 0 && age <= UINT32_MAX ? (uint32_t)age : 0;
+        zhashx_update(map, key, p);
+        zstr_free(&key);
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    zhashx_destroy(&self->policies);
+    self->policies = map;
+    return;
+fail:
+    log_error("cannot read subscription retry policies: %s; keeping the previous ones",
+              sqlite3_errmsg(self->db));
+    sqlite3_finalize(st);
+    zhashx_destroy(&map);
+}
+
+/* The policy a delivery runs under: its own snapshot, else the default. */
+static delivery_policy_t s_policy_of(broker_t *self, const delivery_t *d)
+{
+    delivery_policy_t p = {
+        .max_attempts = d->max_attempts ? d->max_attempts : self->dopts.max_attempts,
+        .max_age_ms = (int64_t)(d->max_age_s ? d->max_age_s : self->dopts.max_age_s) * 1000,
+        .base_ms = self->dopts.base_ms,
+        .cap_ms = self->dopts.cap_ms,
+    };
+    return p;
+}
 
 /* ---- route table ---- */
 
@@ -87,12 +239,16 @@ static void s_reload(broker_t *self, const char *why)
     route_table_destroy(&self->routes);
     self->routes = fresh;
     self->data_version = version;
+    s_policies_load(self);
     int64_t end = clock_mono_ms();
     /* A build that took T ms may not start again before 4T ms have passed,
      * so a burst of API writes against a 100,000-row table costs at most a
-     * fifth of the loop's time; small tables (T ~ 0) reload at once, which
-     * keeps "create, then call at once" working. */
-    self->next_reload_ms = end + 4 * (end - start);
+     * fifth of the loop's time; small tables (T under 20 ms) reload at once,
+     * which keeps "create, then emit at once" working: an event that
+     * arrives right after a subscription was created must not find the old
+     * table, or it is answered 202 with no subscriber and never stored. */
+    int64_t took = end - start;
+    self->next_reload_ms = took < 20 ? end : end + 4 * took;
     self->reload_pending = false;
     log_info("route table reloaded (%s): %zu routes, %zu skipped, %lld ms", why,
              route_table_loaded(fresh), route_table_skipped(fresh), (long long)(end - start));
@@ -215,7 +371,9 @@ static int s_heartbeat(broker_t *self, worker_t *w)
  * for a job put back after its worker died). A job that can go nowhere is
  * answered (sync: 503) or dropped (async) and deleted. Returns 0 when the
  * job is running or queued, -1 when it was deleted. */
-static int s_dispatch(broker_t *self, job_t *job, bool front)
+/* Sends job to the live worker with the most credit. Returns 0 when it
+ * runs, -1 when no worker can take it now. */
+static int s_job_send(broker_t *self, job_t *job)
 {
     worker_t *w;
     while ((w = worker_pool_pick(self->workers))) {
@@ -242,6 +400,13 @@ static int s_dispatch(broker_t *self, job_t *job, bool front)
                   w->name);
         return 0;
     }
+    return -1;
+}
+
+static int s_dispatch(broker_t *self, job_t *job, bool front)
+{
+    if (s_job_send(self, job) == 0)
+        return 0;
     int rc = front ? job_queue_push_front(self->queue, job) : job_queue_push_back(self->queue, job);
     if (rc == 0)
         return 0;
@@ -267,6 +432,330 @@ static void s_drain_queue(broker_t *self)
         if (s_dispatch(self, job, true) == 0 && job->state == JOB_QUEUED)
             break; /* back at the head: no credit left anywhere */
     }
+}
+
+/* ---- durable deliveries ---- */
+
+static void s_delivery_free(void **item)
+{
+    delivery_t *d = *item;
+    delivery_destroy(&d);
+    *item = NULL;
+}
+
+/* Ends a delivery for good (success or dead letter): frees it. */
+static void s_delivery_forget(broker_t *self, delivery_t *d)
+{
+    self->pending_count--;
+    self->pending_bytes -= delivery_bytes(d);
+    int64_t id = d->id; /* the key points into d, which the delete frees */
+    zhashx_delete(self->deliveries, &id);
+}
+
+/* Schedules d (committed, not running) for its next_at wall time. */
+static void s_delivery_wait(broker_t *self, delivery_t *d, int64_t now_wall)
+{
+    int64_t delay = d->next_at > now_wall ? d->next_at - now_wall : 0;
+    if (delivery_sched_wait(self->sched, d, clock_mono_ms() + delay) < 0)
+        log_error("out of memory scheduling delivery %lld; it resumes after a restart",
+                  (long long)d->id);
+}
+
+/* The end of one attempt of d (RESULT, lease expiry or lost worker): the
+ * journal gets the new state, d is freed or scheduled again. status is the
+ * function's HTTP status (0: no answer); retry_after its header or NULL. */
+static void s_delivery_outcome(broker_t *self, delivery_t *d, bool ok, int status,
+                               const char *error, const char *retry_after)
+{
+    delivery_sched_release(self->sched, d);
+    int64_t now = s_wall_ms();
+    d->attempts++;
+    delivery_outcome_t outcome = delivery_policy_classify(ok, status);
+    delivery_policy_t policy = s_policy_of(self, d);
+    if (outcome == DELIVERY_SUCCESS) {
+        if (delivery_store_delete(self->store, d->id) < 0)
+            log_error("out of memory journaling delivery %lld; it repeats after a restart",
+                      (long long)d->id);
+        metrics_event_processed(self->metrics, d->space, d->event_type);
+        metrics_processing_observe(self->metrics, (double)(now - d->accepted_at) / 1000.0);
+        s_delivery_forget(self, d);
+        return;
+    }
+    delivery_set_error(d, status, error ? error : "function call failed");
+    if (outcome == DELIVERY_PERMANENT ||
+        delivery_policy_exhausted(&policy, d->attempts, d->accepted_at, now)) {
+        log_warn("delivery %lld of event %s to %s/%s dead after %u attempt(s) (%s): %s",
+                 (long long)d->id, d->event_id, d->space, d->function_id, d->attempts,
+                 outcome == DELIVERY_PERMANENT ? "permanent failure" : "retry policy exhausted",
+                 d->last_error ? d->last_error : "?");
+        if (delivery_store_bury(self->store, d, now) < 0)
+            log_error("out of memory journaling dead letter %lld; it is retried after a restart",
+                      (long long)d->id);
+        metrics_delivery_dead(self->metrics);
+        s_delivery_forget(self, d);
+        return;
+    }
+    int64_t wait_ms = -1;
+    if (retry_after && delivery_policy_retry_after(retry_after, now, &wait_ms) < 0)
+        wait_ms = -1;
+    d->next_at = delivery_policy_next_attempt(&policy, d->attempts, d->accepted_at, now, wait_ms,
+                                              s_random(self));
+    log_info("delivery %lld of event %s to %s/%s failed (attempt %u: %s); next in %lld ms",
+             (long long)d->id, d->event_id, d->space, d->function_id, d->attempts,
+             d->last_error ? d->last_error : "?", (long long)(d->next_at - now));
+    if (delivery_store_update(self->store, d) < 0)
+        log_error("out of memory journaling delivery %lld", (long long)d->id);
+    metrics_delivery_retried(self->metrics);
+    s_delivery_wait(self, d, now);
+}
+
+/* Starts one attempt of d on a worker. Returns 0 when a worker has it, -1
+ * when none has credit (d is untouched) . */
+static int s_delivery_send(broker_t *self, delivery_t *d)
+{
+    route_target_t target = {
+        .space = d->space,
+        .subscription_id = d->subscription_id,
+        .function_id = d->function_id,
+        .function_type = d->function_type,
+        .provider = d->provider,
+    };
+    job_t *job = job_new(false, &target, d->event_type, d->event_id, &d->payload, clock_mono_ms());
+    if (!job)
+        goto oom;
+    for (size_t i = 0; i < d->params.count; i++)
+        if (wire_kvs_add(&job->hdr.params, d->params.items[i].key, d->params.items[i].value) < 0)
+            goto oom;
+    job->hdr.event_id = strdup(d->event_id);
+    if (!job->hdr.event_id)
+        goto oom;
+    job->hdr.attempt = d->attempts + 1;
+    job->delivery = d;
+    job_t *held = job;
+    if (job_table_insert(self->jobs, &job) < 0)
+        goto oom;
+    if (s_job_send(self, held) < 0) {
+        job_table_delete(self->jobs, &held);
+        return -1;
+    }
+    return 0;
+oom:
+    /* Treated like "no worker": d waits and is tried on a later pass. */
+    log_error("out of memory starting delivery %lld", (long long)d->id);
+    job_destroy(&job);
+    return -1;
+}
+
+/* Hands due deliveries to workers while any has credit, each function
+ * under its concurrency limit. Sync jobs were served first (s_drain_queue). */
+static void s_pump(broker_t *self)
+{
+    if (self->stopping)
+        return;
+    if (delivery_sched_due(self->sched, clock_mono_ms()) < 0)
+        log_error("out of memory moving due deliveries; retrying next pass");
+    delivery_t *d;
+    while (worker_pool_free(self->workers) > 0 && (d = delivery_sched_take(self->sched))) {
+        if (s_delivery_send(self, d) < 0) {
+            delivery_sched_putback(self->sched, d);
+            break;
+        }
+    }
+}
+
+/* delivery_store_load's callback: a row from disk joins the pending set. */
+static void s_on_loaded(void *arg, delivery_t *d)
+{
+    broker_t *self = arg;
+    if (zhashx_lookup(self->deliveries, &d->id)) {
+        delivery_destroy(&d); /* a replayed row seen twice (its unfresh failed) */
+        return;
+    }
+    if (zhashx_insert(self->deliveries, &d->id, d) != 0) {
+        log_error("out of memory loading delivery %lld; it resumes after a restart",
+                  (long long)d->id);
+        delivery_destroy(&d);
+        return;
+    }
+    self->pending_count++;
+    self->pending_bytes += delivery_bytes(d);
+    s_delivery_wait(self, d, s_wall_ms());
+}
+
+/* Loads deliveries from the table: all of them at start, or the rows the
+ * Configuration API thread wrote (replays). */
+static void s_deliveries_load(broker_t *self, bool fresh_only)
+{
+    size_t before = self->pending_count;
+    int64_t max_id = delivery_store_load(self->store, fresh_only, s_on_loaded, self);
+    if (max_id > 0 && delivery_store_unfresh(self->store, max_id) < 0)
+        log_error("out of memory journaling loaded deliveries");
+    if (self->pending_count != before || !fresh_only)
+        log_info("%zu pending deliveries loaded (%s), %zu held", self->pending_count - before,
+                 fresh_only ? "replayed" : "start", self->pending_count);
+}
+
+/* Would n more deliveries of bytes each pass the backlog bound? An empty
+ * backlog takes anything, so one big event is never refused forever. */
+static bool s_backlog_full(broker_t *self, size_t n, size_t bytes)
+{
+    if (self->pending_count == 0)
+        return false;
+    return self->pending_count + n > self->dopts.backlog_events ||
+           self->pending_bytes + n * bytes > self->dopts.backlog_bytes;
+}
+
+static void s_deferred_free(s_deferred_t **r_p)
+{
+    if (*r_p) {
+        wire_kvs_clear(&(*r_p)->cors);
+        free(*r_p);
+        *r_p = NULL;
+    }
+}
+
+/* The group commit, once per loop pass: writes the journal, then answers
+ * the pass's async events (202 when stored, 503 when not) and schedules the
+ * new deliveries. Nothing is dispatched before its row is committed, so a
+ * RESULT can never race its own INSERT. */
+static void s_commit(broker_t *self)
+{
+    if (delivery_store_journaled(self->store) == 0 && zlistx_size(self->replies) == 0)
+        return;
+    int rc = delivery_store_commit(self->store);
+    int64_t now = s_wall_ms();
+    delivery_t *d;
+    while ((d = zlistx_first(self->unsaved))) {
+        zlistx_delete(self->unsaved, zlistx_cursor(self->unsaved));
+        if (rc == 0 && zhashx_insert(self->deliveries, &d->id, d) == 0) {
+            s_delivery_wait(self, d, now);
+            continue;
+        }
+        if (rc == 0) /* committed but no memory to hold it: a restart resumes it */
+            log_error("out of memory holding delivery %lld", (long long)d->id);
+        self->pending_count--;
+        self->pending_bytes -= delivery_bytes(d);
+        delivery_destroy(&d);
+    }
+    s_deferred_t *r;
+    while ((r = zlistx_first(self->replies))) {
+        zlistx_delete(self->replies, zlistx_cursor(self->replies));
+        if (rc == 0) {
+            zmq_msg_t empty;
+            zmq_msg_init(&empty);
+            s_reply_send(self, r->ingress_id, r->ingress_id_len, r->corr, 202, &r->cors, &empty);
+        } else {
+            wire_kvs_t extra = {0};
+            wire_kvs_add(&extra, "Retry-After", "1");
+            s_reply_error(self, r->ingress_id, r->ingress_id_len, r->corr, 503,
+                          BROKER_MSG_NOT_STORED, &extra);
+            wire_kvs_clear(&extra);
+            metrics_event_rejected(self->metrics);
+        }
+        s_deferred_free(&r);
+    }
+}
+
+/* Creates one UNSAVED delivery per async subscriber of event and journals
+ * them; queues the 202 when reply is set. Answers 503 itself when the
+ * backlog is full. Returns the number of subscribers, or -1 when the event
+ * was refused. */
+static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const wire_hdr_t *event,
+                              zmq_msg_t *payload, const wire_kvs_t *cors, bool reply)
+{
+    zlistx_t *made = zlistx_new();
+    pathtree_params_t params;
+    route_async_iter_t it;
+    int64_t now = s_wall_ms();
+    int n = 0;
+    const uint8_t *id = zmq_msg_data((zmq_msg_t *)identity);
+    size_t id_len = zmq_msg_size((zmq_msg_t *)identity);
+    if (!made)
+        goto oom;
+    /* Exact-type subscribers, then type patterns; filters already applied. */
+    for (const route_target_t *t = route_table_async_first(self->routes, event, &params, &it); t;
+         t = route_table_async_next(&it)) {
+        delivery_t *d = delivery_new(t->space, t->subscription_id, t->function_id,
+                                     t->function_type, t->provider, event->event_id,
+                                     event->event_type, payload);
+        if (!d || !zlistx_add_end(made, d)) {
+            delivery_destroy(&d);
+            goto oom;
+        }
+        for (size_t i = 0; i < params.count; i++)
+            if (wire_kvs_addn(&d->params, params.items[i].name, params.items[i].name_len,
+                              params.items[i].value, params.items[i].value_len) < 0)
+                goto oom;
+        char key[1024];
+        snprintf(key, sizeof key, "%s\x1f%s", d->space, d->subscription_id);
+        const s_policy_t *policy = self->policies ? zhashx_lookup(self->policies, key) : NULL;
+        if (policy) {
+            d->max_attempts = policy->max_attempts;
+            d->max_age_s = policy->max_age_s;
+        }
+        d->accepted_at = d->next_at = now;
+        n++;
+    }
+    if (n == 0)
+        goto done;
+    if (s_backlog_full(self, (size_t)n, zmq_msg_size(payload))) {
+        log_warn("event %s refused: backlog full (%zu deliveries, %zu bytes pending)",
+                 event->event_id ? event->event_id : "-", self->pending_count,
+                 self->pending_bytes);
+        wire_kvs_t extra = {0};
+        for (size_t i = 0; cors && i < cors->count; i++)
+            wire_kvs_add(&extra, cors->items[i].key, cors->items[i].value);
+        wire_kvs_add(&extra, "Retry-After", "1");
+        s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_BACKLOG, &extra);
+        wire_kvs_clear(&extra);
+        metrics_event_rejected(self->metrics);
+        n = -1;
+        goto done;
+    }
+    s_deferred_t *r = NULL;
+    if (reply) {
+        r = calloc(1, sizeof *r);
+        if (!r || id_len > sizeof r->ingress_id)
+            goto oom_reply;
+        memcpy(r->ingress_id, id, id_len);
+        r->ingress_id_len = id_len;
+        r->corr = event->corr;
+        for (size_t i = 0; cors && i < cors->count; i++)
+            if (wire_kvs_add(&r->cors, cors->items[i].key, cors->items[i].value) < 0)
+                goto oom_reply;
+        if (!zlistx_add_end(self->replies, r))
+            goto oom_reply;
+    }
+    delivery_t *d;
+    while ((d = zlistx_first(made))) {
+        zlistx_delete(made, zlistx_cursor(made));
+        if (delivery_store_insert(self->store, d) < 0 || !zlistx_add_end(self->unsaved, d)) {
+            /* Out of memory halfway: the journaled ones may still commit,
+             * and the client's retry will deliver the event again. */
+            log_error("out of memory storing event %s", event->event_id ? event->event_id : "-");
+            delivery_destroy(&d);
+            continue;
+        }
+        self->pending_count++;
+        self->pending_bytes += delivery_bytes(d);
+    }
+    goto done;
+oom_reply:
+    s_deferred_free(&r);
+oom:
+    log_error("out of memory accepting event %s", event->event_id ? event->event_id : "-");
+    s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_NOT_STORED, NULL);
+    n = -1;
+done:
+    if (made) {
+        delivery_t *left;
+        while ((left = zlistx_first(made))) {
+            zlistx_delete(made, zlistx_cursor(made));
+            delivery_destroy(&left);
+        }
+        zlistx_destroy(&made);
+    }
+    return n;
 }
 
 /* Creates, registers and dispatches one job for target. */
@@ -336,15 +825,14 @@ static void s_job_finish(broker_t *self, job_t *job, wire_hdr_t *result, zmq_msg
             s_reply_job_error(self, job, 500, malformed ? BROKER_MSG_MALFORMED : BROKER_MSG_FAILED);
             zmq_msg_close(body);
         }
+        metrics_event_processed(self->metrics, job->hdr.space, job->event_type);
     } else {
-        if (!result->ok)
-            log_warn("async call of %s/%s for event %s failed: %s", job->hdr.space,
-                     job->hdr.function_id, event_id, result->error ? result->error : "?");
-        metrics_processing_observe(self->metrics,
-                                   (double)(clock_mono_ms() - job->created_ms) / 1000.0);
+        /* s_delivery_outcome logs failures with the delivery's attempt. */
         zmq_msg_close(body);
+        if (job->delivery)
+            s_delivery_outcome(self, job->delivery, result->ok, result->status, result->error,
+                               wire_kvs_get(&result->headers, "Retry-After", true));
     }
-    metrics_event_processed(self->metrics, job->hdr.space, job->event_type);
     job_table_delete(self->jobs, &job);
 }
 
@@ -358,11 +846,13 @@ static void s_expire(broker_t *self, int64_t now)
             log_warn("sync call of %s/%s for event %s timed out (%s)", job->hdr.space,
                      job->hdr.function_id, job->event_id ? job->event_id : "-", where);
             s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
-        } else {
-            log_warn("async call of %s/%s for event %s timed out; forgotten", job->hdr.space,
-                     job->hdr.function_id, job->event_id ? job->event_id : "-");
+            metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+        } else if (job->delivery) {
+            /* The lease ran out: the call is lost as far as we know, so it
+             * counts as a failed attempt and is retried. */
+            s_delivery_outcome(self, job->delivery, false, 0,
+                               "no result within the function timeout (lease expired)", NULL);
         }
-        metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
         /* A running job keeps its worker's credit taken: the worker is still
          * busy with it, and its late RESULT gives the credit back. */
         job_queue_remove(self->queue, job);
@@ -373,8 +863,8 @@ static void s_expire(broker_t *self, int64_t now)
 /* ---- workers ---- */
 
 /* Forgets a dead or silent worker: its sync jobs answer 500 (the call's
- * outcome is unknown and the client is waiting), its async jobs go back to
- * the head of the queue (at-least-once for async, as before issue 3). */
+ * outcome is unknown and the client is waiting), its async deliveries count
+ * a failed attempt and are retried (at-least-once). */
 static void s_purge(broker_t *self, worker_t *w)
 {
     log_warn("worker %s lost (%s), %u jobs in flight", w->name,
@@ -390,8 +880,10 @@ static void s_purge(broker_t *self, worker_t *w)
             metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
             job_table_delete(self->jobs, &job);
         } else {
-            job_table_disarm(self->jobs, job);
-            s_dispatch(self, job, true);
+            if (job->delivery)
+                s_delivery_outcome(self, job->delivery, false, 0, "worker lost during the call",
+                                   NULL);
+            job_table_delete(self->jobs, &job);
         }
     }
     if (!jobs)
@@ -470,27 +962,24 @@ static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *ev
     const route_target_t *sync =
         route_table_sync(self->routes, event->method, event->event_type, event->path, &params);
     metrics_event_received(self->metrics, sync ? sync->space : "", event->event_type);
-    if (sync) {
-        s_job_start(self, true, sync, event, &params, identity, &cors, payload);
-    } else {
+    /* Async subscribers first: a full backlog refuses the whole event, and
+     * without a sync subscriber the 202 waits for this pass's commit. */
+    int subs = s_deliveries_start(self, identity, event, payload, &cors, !sync);
+    if (subs >= 0 && sync) {
+        if (self->stopping)
+            s_reply_error(self, id, id_len, event->corr, 503, "server is shutting down", &cors);
+        else
+            s_job_start(self, true, sync, event, &params, identity, &cors, payload);
+    } else if (subs == 0) {
+        /* No subscriber at all: nothing to store, answer at once. */
         zmq_msg_t empty;
         zmq_msg_init(&empty);
         s_reply_send(self, id, id_len, event->corr, 202, &cors, &empty);
-    }
-    wire_kvs_clear(&cors);
-
-    /* Exact-type subscribers, then type patterns; filters already applied. */
-    route_async_iter_t it;
-    bool any = false;
-    for (const route_target_t *t = route_table_async_first(self->routes, event, &params, &it); t;
-         t = route_table_async_next(&it)) {
-        s_job_start(self, false, t, event, &params, identity, NULL, payload);
-        any = true;
-    }
-    if (!sync && !any)
         log_debug("event %s (%s %s %s) has no subscriber",
                   event->event_id ? event->event_id : "-", event->method, event->event_type,
                   event->path);
+    }
+    wire_kvs_clear(&cors);
 }
 
 /* ---- receiving ---- */
@@ -662,9 +1151,14 @@ static void s_drain_notify(broker_t *self)
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
         log_warn_errno("reading the configuration notify pipe");
     s_reload_request(self, "configuration API");
+    /* A dead-letter replay inserts rows with fresh = 1 and pokes the same
+     * pipe; the partial index makes this a no-op probe otherwise. */
+    s_deliveries_load(self, true);
 }
 
-/* Answers every sync job still waiting so no client hangs on a stopping router. */
+/* Answers every sync job still waiting so no client hangs on a stopping
+ * router. Async calls still in flight keep their rows: they are delivered
+ * again after the restart (a duplicate at worst, never a loss). */
 static void s_shutdown(broker_t *self)
 {
     zlistx_t *jobs = job_table_all(self->jobs);
@@ -679,7 +1173,10 @@ static void s_shutdown(broker_t *self)
     }
     zlistx_destroy(&jobs);
     if (sync || async)
-        log_info("stopping with %zu sync jobs answered 503 and %zu async jobs lost", sync, async);
+        log_info("stopping with %zu sync jobs answered 503 and %zu async calls in flight "
+                 "(their deliveries stay stored)",
+                 sync, async);
+    log_info("%zu deliveries pending in the database", self->pending_count);
 }
 
 int broker_run(broker_t *self, volatile sig_atomic_t *stop)
@@ -691,12 +1188,32 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
     };
     int nitems = self->notify_fd >= 0 ? 3 : 2;
     self->next_tick_ms = clock_mono_ms() + BROKER_TICK_MS;
+    int64_t drain_until = 0;
     log_info("broker running");
-    while (!*stop) {
+    /* The first pass commits what loading the table journaled and starts
+     * the deliveries found there. */
+    s_commit(self);
+    s_pump(self);
+    for (;;) {
         int64_t now = clock_mono_ms();
+        if (*stop && !self->stopping) {
+            /* Stop starting calls; keep accepting (and storing) events and
+             * collecting RESULTs for a moment. */
+            self->stopping = true;
+            drain_until = now + BROKER_DRAIN_MS;
+            log_info("stopping: %zu async calls in flight, waiting up to %d ms for them",
+                     delivery_sched_running(self->sched), BROKER_DRAIN_MS);
+        }
+        if (self->stopping && (delivery_sched_running(self->sched) == 0 || now >= drain_until))
+            break;
         int64_t wake = self->next_tick_ms;
         if (self->reload_pending && self->next_reload_ms < wake)
             wake = self->next_reload_ms;
+        int64_t due = delivery_sched_next_due(self->sched);
+        if (due >= 0 && due < wake && !self->stopping)
+            wake = due;
+        if (self->stopping && drain_until < wake)
+            wake = drain_until;
         long timeout = wake > now ? (long)(wake - now) : 0;
         if (zmq_poll(items, nitems, timeout) < 0) {
             if (errno == EINTR)
@@ -726,9 +1243,17 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
         s_expire(self, now);
         /* Deferred cleanup: workers marked dead during this iteration. */
         s_purge_expired(self, now);
-        metrics_backlog_set(self->metrics, (long)job_queue_size(self->queue));
+        /* The group commit, then the calls it made possible. */
+        s_commit(self);
+        s_pump(self);
+        metrics_backlog_set(self->metrics,
+                            (long)(job_queue_size(self->queue) +
+                                   delivery_sched_waiting(self->sched) +
+                                   delivery_sched_ready(self->sched)));
+        metrics_deliveries_pending_set(self->metrics, (long)self->pending_count);
     }
     log_info("stopping (%llu bad frames dropped in total)", (unsigned long long)self->bad_frames);
+    s_commit(self); /* what the last pass accepted, and its 202s */
     s_shutdown(self);
     return 0;
 }
@@ -759,17 +1284,35 @@ broker_t *broker_new(const broker_options_t *opts)
     self->metrics = opts->metrics;
     self->notify_fd = opts->notify_fd;
     self->timeout_ms = opts->function_timeout_ms;
+    self->dopts = opts->delivery;
+    self->rng = (uint64_t)s_wall_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    if (!self->rng)
+        self->rng = 1;
     self->db = db_open(opts->db_path);
     if (!self->db)
         goto fail;
     self->workers = worker_pool_new();
     self->jobs = job_table_new();
     self->queue = job_queue_new(opts->queue_limit);
-    if (!self->workers || !self->jobs || !self->queue)
+    self->store = delivery_store_new(self->db, (delivery_durability_t)self->dopts.durability);
+    self->sched = delivery_sched_new(self->dopts.function_concurrency);
+    self->deliveries = zhashx_new();
+    self->unsaved = zlistx_new();
+    self->replies = zlistx_new();
+    if (!self->workers || !self->jobs || !self->queue || !self->store || !self->sched ||
+        !self->deliveries || !self->unsaved || !self->replies)
         goto fail;
+    /* Keyed by the delivery's own id, like the job table. */
+    zhashx_set_key_hasher(self->deliveries, s_id_hash);
+    zhashx_set_key_comparator(self->deliveries, s_id_cmp);
+    zhashx_set_key_duplicator(self->deliveries, NULL);
+    zhashx_set_key_destructor(self->deliveries, NULL);
+    zhashx_set_destructor(self->deliveries, s_delivery_free);
     s_reload(self, "start");
     if (!self->routes)
         goto fail;
+    /* Every row left by the previous run is pending again. */
+    s_deliveries_load(self, false);
     /* The frontend is not MANDATORY: a REPLY to an ingress that went away
      * is simply dropped. The backend is, so a JOB to a vanished worker
      * fails at once and the job goes elsewhere instead of vanishing. */
@@ -781,6 +1324,12 @@ broker_t *broker_new(const broker_options_t *opts)
         goto fail;
     log_info("frontend %s, backend %s, function timeout %u ms, queue limit %zu", opts->frontend,
              opts->backend, self->timeout_ms, opts->queue_limit);
+    log_info("durability %s, backlog %zu deliveries / %zu bytes, retry %u attempts / %u s, "
+             "backoff %lld..%lld ms, %u calls per function",
+             self->dopts.durability == DELIVERY_DURABILITY_FSYNC ? "fsync" : "os",
+             self->dopts.backlog_events, self->dopts.backlog_bytes, self->dopts.max_attempts,
+             self->dopts.max_age_s, (long long)self->dopts.base_ms, (long long)self->dopts.cap_ms,
+             self->dopts.function_concurrency);
     return self;
 fail:
     broker_destroy(&self);
@@ -796,6 +1345,27 @@ void broker_destroy(broker_t **self_p)
     zsock_destroy(&self->backend);
     job_queue_destroy(&self->queue);
     job_table_destroy(&self->jobs); /* after the queue, which only borrows */
+    /* The scheduler and the lists only borrow deliveries; the hash owns them. */
+    delivery_sched_destroy(&self->sched);
+    if (self->replies) {
+        s_deferred_t *r;
+        while ((r = zlistx_first(self->replies))) {
+            zlistx_delete(self->replies, zlistx_cursor(self->replies));
+            s_deferred_free(&r);
+        }
+        zlistx_destroy(&self->replies);
+    }
+    if (self->unsaved) {
+        delivery_t *d;
+        while ((d = zlistx_first(self->unsaved))) {
+            zlistx_delete(self->unsaved, zlistx_cursor(self->unsaved));
+            delivery_destroy(&d);
+        }
+        zlistx_destroy(&self->unsaved);
+    }
+    zhashx_destroy(&self->deliveries);
+    zhashx_destroy(&self->policies);
+    delivery_store_destroy(&self->store); /* before the db it prepared statements on */
     worker_pool_destroy(&self->workers);
     route_table_destroy(&self->routes);
     if (self->db)

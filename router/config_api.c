@@ -7,6 +7,7 @@
 
 #include "config_store.h"
 #include "db.h"
+#include "deadletters.h"
 
 #include "egw/clock.h"
 #include "egw/log.h"
@@ -330,6 +331,89 @@ static enum MHD_Result s_handle_resource(config_api_t *self, struct MHD_Connecti
     return ret;
 }
 
+/* The decoded ?functionId= argument (NULL when absent); *bad when its
+ * percent-encoding is broken. Caller frees. */
+static char *s_function_arg(struct MHD_Connection *conn, bool *bad)
+{
+    const char *raw = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "functionId");
+    *bad = false;
+    if (!raw)
+        return NULL;
+    char *v = s_decode(raw, strlen(raw), true);
+    if (!v)
+        *bad = true;
+    return v;
+}
+
+/* /v1/spaces/<space>/deadletters[/<id>[/replay]] and .../deadletters/replay.
+ * seg[4] is the raw id (or "replay"), seg[5] "replay"; both may be NULL. */
+static enum MHD_Result s_handle_deadletters(config_api_t *self, struct MHD_Connection *conn,
+                                            const char *method, const char *space, const char *id,
+                                            bool replay, s_request_t *req)
+{
+    char err[CONFIG_ERR_MAX] = "";
+    cJSON *out = NULL;
+    config_result_t rc;
+    const char *op;
+    unsigned ok_status = MHD_HTTP_OK;
+    long count = 0;
+    bool bad = false;
+    char *function_id = s_function_arg(conn, &bad);
+    enum MHD_Result ret;
+    if (bad) {
+        ret = s_send_error(conn, MHD_HTTP_BAD_REQUEST, "Malformed percent-encoding in functionId.");
+        goto done;
+    }
+    if (replay) {
+        if (strcmp(method, "POST") != 0) {
+            ret = s_send_error_allow(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.",
+                                     "POST");
+            goto done;
+        }
+        op = "replay";
+        ok_status = MHD_HTTP_ACCEPTED;
+        rc = deadletters_replay(self->db, space, id, id ? NULL : function_id, &count, err);
+        if (rc == CONFIG_OK) {
+            if (count > 0)
+                s_notify(self);
+            out = cJSON_CreateObject();
+            if (out)
+                cJSON_AddNumberToObject(out, "replayed", (double)count);
+        }
+    } else if (strcmp(method, "GET") == 0) {
+        op = id ? "get" : "list";
+        rc = id ? deadletters_get(self->db, space, id, &out, err)
+                : deadletters_list(self->db, space, function_id, &out, err);
+    } else if (strcmp(method, "DELETE") == 0) {
+        op = "delete";
+        ok_status = id ? MHD_HTTP_NO_CONTENT : MHD_HTTP_OK;
+        rc = deadletters_purge(self->db, space, id, id ? NULL : function_id, &count, err);
+        if (rc == CONFIG_OK && !id) {
+            out = cJSON_CreateObject();
+            if (out)
+                cJSON_AddNumberToObject(out, "purged", (double)count);
+        }
+    } else {
+        ret = s_send_error_allow(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed.",
+                                 "GET, DELETE");
+        goto done;
+    }
+    if (rc != CONFIG_OK)
+        ret = s_send_error(conn, s_status_of(rc), err);
+    else if (ok_status == MHD_HTTP_NO_CONTENT)
+        ret = s_send(conn, ok_status, NULL, NULL, NULL);
+    else if (out)
+        ret = s_send_json(conn, ok_status, out);
+    else
+        ret = s_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error: out of memory.");
+    double seconds = (double)(clock_mono_us() - req->started_us) / 1e6;
+    metrics_config_request(self->metrics, space, "deadletter", op, seconds);
+done:
+    cJSON_Delete(out);
+    free(function_id);
+    return ret;
+}
+
 static enum MHD_Result s_handle_metrics(config_api_t *self, struct MHD_Connection *conn,
                                         const char *method)
 {
@@ -363,6 +447,31 @@ static enum MHD_Result s_route(config_api_t *self, struct MHD_Connection *conn, 
     if ((n == 1 && strcmp(seg[0], "metrics") == 0) ||
         (n == 2 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "metrics") == 0)) {
         ret = s_handle_metrics(self, conn, method);
+        goto done;
+    }
+    if (n >= 4 && n <= 6 && strcmp(seg[0], "v1") == 0 && strcmp(seg[1], "spaces") == 0 &&
+        strcmp(seg[3], "deadletters") == 0 && seg[2][0] != '\0') {
+        /* .../deadletters, .../deadletters/replay, .../deadletters/<id>,
+         * .../deadletters/<id>/replay */
+        bool replay = (n == 5 && strcmp(seg[4], "replay") == 0) ||
+                      (n == 6 && strcmp(seg[5], "replay") == 0);
+        if ((n == 6 && !replay) || (n >= 5 && seg[4][0] == '\0')) {
+            ret = s_send_error(conn, MHD_HTTP_NOT_FOUND, "Not found: no such dead letter route.");
+            goto done;
+        }
+        space = s_decode(seg[2], strlen(seg[2]), false);
+        if (n == 6 || (n == 5 && !replay))
+            id = s_decode(seg[4], strlen(seg[4]), false);
+        if (!space || ((n == 6 || (n == 5 && !replay)) && !id)) {
+            ret = s_send_error(conn, MHD_HTTP_BAD_REQUEST, "Malformed percent-encoding in URL path.");
+            goto done;
+        }
+        char derr[CONFIG_ERR_MAX];
+        if (config_store_check_space(space, derr) < 0) {
+            ret = s_send_error(conn, MHD_HTTP_BAD_REQUEST, derr);
+            goto done;
+        }
+        ret = s_handle_deadletters(self, conn, method, space, id, replay, req);
         goto done;
     }
     const s_resource_t *res = NULL;
@@ -498,6 +607,12 @@ config_api_t *config_api_new(const config_api_options_t *opts)
     self->db = db_open(opts->db_path);
     if (!self->db)
         goto fail;
+    /* Replays write deliveries too: same durability as the broker's. */
+    if (opts->durability_full && sqlite3_exec(self->db, "PRAGMA synchronous=FULL", NULL, NULL,
+                                              NULL) != SQLITE_OK) {
+        log_error("PRAGMA synchronous=FULL: %s", sqlite3_errmsg(self->db));
+        goto fail;
+    }
     self->store = config_store_new(self->db);
     if (!self->store)
         goto fail;

@@ -1,5 +1,6 @@
 /* The Configuration API (default port 4001): event types, functions,
- * subscriptions and CORS per space, /v1/status and /metrics.
+ * subscriptions and CORS per space, dead letters per space
+ * (/v1/spaces/<space>/deadletters, deadletters.c), /v1/status and /metrics.
  *
  * It runs in its own libmicrohttpd thread inside egw-router with its own
  * SQLite connection; every configuration write goes through config_store.c,
@@ -12,6 +13,7 @@
 
 #include "metrics.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct config_api config_api_t;
@@ -22,6 +24,7 @@ typedef struct {
     const char *db_path;      /* the SQLite file */
     size_t body_limit;        /* larger request bodies get 413 */
     metrics_t *metrics;       /* not owned */
+    bool durability_full;     /* EGW_DURABILITY=fsync: dead-letter replays sync like deliveries */
 } config_api_options_t;
 
 /* Opens the database and starts serving. Returns NULL (after logging why)

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The reference's CORS defaults, as stored JSON text. */
 #define CONFIG_DEFAULT_ORIGINS "[\"*\"]"
@@ -39,6 +40,10 @@ typedef struct {
     char method[16];
     char *metadata; /* owned */
     char *filter;   /* async only: normalized filter JSON text (event_filter.h), owned; NULL = none */
+    /* "retry": {"maxAttempts": N, "maxAgeSeconds": S}, async only; 0 = not
+     * given (the router's default retry policy applies). */
+    uint32_t retry_max_attempts;
+    uint32_t retry_max_age_s;
 } config_subscription_t;
 
 typedef struct {

@@ -37,7 +37,8 @@ static const s_kind_info_t s_kinds[] = {
     [CONFIG_FUNCTION] = {"SELECT space, function_id, type, provider, metadata FROM functions",
                          "function_id", "functions", "Function"},
     [CONFIG_SUBSCRIPTION] = {"SELECT space, subscription_id, type, event_type, function_id, method,"
-                             " path, metadata, filter FROM subscriptions",
+                             " path, metadata, filter, retry_max_attempts, retry_max_age_s"
+                             " FROM subscriptions",
                              "subscription_id", "subscriptions", "Subscription"},
     [CONFIG_CORS] = {"SELECT space, cors_id, method, path, allowed_origins, allowed_methods,"
                      " allowed_headers, allow_credentials, metadata FROM cors",
@@ -177,6 +178,17 @@ static cJSON *s_row_to_json(config_kind_t kind, sqlite3_stmt *st)
          * reference's exact bodies. */
         if (sqlite3_column_type(st, 8) != SQLITE_NULL)
             cJSON_AddItemToObject(o, "filter", s_column_json(st, 8, "{}"));
+        /* Likewise "retry" (durable delivery's per-subscription policy). */
+        if (sqlite3_column_type(st, 9) != SQLITE_NULL ||
+            sqlite3_column_type(st, 10) != SQLITE_NULL) {
+            cJSON *retry = cJSON_AddObjectToObject(o, "retry");
+            if (retry && sqlite3_column_type(st, 9) != SQLITE_NULL)
+                cJSON_AddNumberToObject(retry, "maxAttempts",
+                                        (double)sqlite3_column_int64(st, 9));
+            if (retry && sqlite3_column_type(st, 10) != SQLITE_NULL)
+                cJSON_AddNumberToObject(retry, "maxAgeSeconds",
+                                        (double)sqlite3_column_int64(st, 10));
+        }
         break;
     case CONFIG_CORS:
         s_add_text(o, "corsId", st, 1);
@@ -590,13 +602,18 @@ static config_result_t s_subscription_create(config_store_t *self, const char *s
         rc = config_fail(err, CONFIG_INVALID, "Function \"%s\" not found.", sub.function_id);
         goto done;
     }
+    char attempts[16], age[16];
+    snprintf(attempts, sizeof attempts, "%u", sub.retry_max_attempts);
+    snprintf(age, sizeof age, "%u", sub.retry_max_age_s);
     const char *args[] = {space,           id,         sub.type, sub.event_type,
-                          sub.function_id, sub.method, sub.path, sub.metadata, sub.filter};
+                          sub.function_id, sub.method, sub.path, sub.metadata, sub.filter,
+                          sub.retry_max_attempts ? attempts : NULL,
+                          sub.retry_max_age_s ? age : NULL};
     rc = s_write_and_read(self, CONFIG_SUBSCRIPTION, space, id,
                           "INSERT INTO subscriptions (space, subscription_id, type, event_type,"
-                          " function_id, method, path, metadata, filter)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          args, 9, out, err);
+                          " function_id, method, path, metadata, filter, retry_max_attempts,"
+                          " retry_max_age_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          args, 11, out, err);
 done:
     if (rc != CONFIG_OK)
         s_rollback(self);
@@ -644,11 +661,17 @@ static config_result_t s_subscription_update(config_store_t *self, const char *s
     old = NULL;
     /* The filter is not part of the identity: an update replaces it, and
      * one without "filter" removes it. */
-    const char *args[] = {sub.metadata, sub.filter, space, id};
+    /* So is the retry policy: an update without "retry" returns to the default. */
+    char attempts[16], age[16];
+    snprintf(attempts, sizeof attempts, "%u", sub.retry_max_attempts);
+    snprintf(age, sizeof age, "%u", sub.retry_max_age_s);
+    const char *args[] = {sub.metadata, sub.filter, sub.retry_max_attempts ? attempts : NULL,
+                          sub.retry_max_age_s ? age : NULL, space, id};
     rc = s_write_and_read(self, CONFIG_SUBSCRIPTION, space, id,
-                          "UPDATE subscriptions SET metadata = ?, filter = ? WHERE space = ? AND"
+                          "UPDATE subscriptions SET metadata = ?, filter = ?,"
+                          " retry_max_attempts = ?, retry_max_age_s = ? WHERE space = ? AND"
                           " subscription_id = ?",
-                          args, 4, out, err);
+                          args, 6, out, err);
 done:
     if (rc != CONFIG_OK)
         s_rollback(self);

@@ -42,6 +42,10 @@ typedef struct {
     wire_hdr_t hdr;
     zmq_msg_t payload;
 
+    /* Async: the durable delivery this call is an attempt of (owned by the
+     * broker, not by the job); NULL for sync jobs. */
+    struct delivery *delivery;
+
     int64_t deadline_ms;   /* 0 when not armed */
     void *deadline_handle; /* in the job table's deadline list */
     void *queue_handle;    /* in the job queue */

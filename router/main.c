@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "config_api.h"
 #include "db.h"
+#include "delivery_store.h"
 #include "metrics.h"
 
 #include "egw/log.h"
@@ -45,6 +46,20 @@ static void s_usage(FILE *out)
             "  --queue-limit N          jobs waiting for a worker (EGW_QUEUE_LIMIT, 10000)\n"
             "  --body-limit N           Configuration API body limit in bytes\n"
             "                           (EGW_BODY_LIMIT, 1048576)\n"
+            "  --durability MODE        fsync (commit survives power loss) or os (survives a\n"
+            "                           process crash) (EGW_DURABILITY, fsync)\n"
+            "  --backlog-events N       pending deliveries before events get 503\n"
+            "                           (EGW_BACKLOG_EVENTS, 100000)\n"
+            "  --backlog-bytes N        pending payload bytes before events get 503\n"
+            "                           (EGW_BACKLOG_BYTES, 268435456)\n"
+            "  --retry-max-attempts N   default retry policy: calls per delivery\n"
+            "                           (EGW_RETRY_MAX_ATTEMPTS, 185)\n"
+            "  --retry-max-age-s N      default retry policy: seconds after acceptance\n"
+            "                           (EGW_RETRY_MAX_AGE_S, 86400)\n"
+            "  --retry-base-ms N        first backoff delay (EGW_RETRY_BASE_MS, 1000)\n"
+            "  --retry-cap-ms N         longest backoff delay (EGW_RETRY_CAP_MS, 300000)\n"
+            "  --function-concurrency N async calls in flight per function\n"
+            "                           (EGW_FUNCTION_CONCURRENCY, 64)\n"
             "  --log-level LEVEL        error, warn, info or debug (EGW_LOG_LEVEL, info)\n"
             "  --check                  check the settings and the database, then exit\n"
             "  --help                   this text\n");
@@ -53,6 +68,8 @@ static void s_usage(FILE *out)
 typedef struct {
     const char *config_port, *config_bind, *data_dir, *db, *frontend, *backend;
     const char *function_timeout, *queue_limit, *body_limit, *log_level;
+    const char *durability, *backlog_events, *backlog_bytes, *retry_max_attempts,
+        *retry_max_age_s, *retry_base_ms, *retry_cap_ms, *function_concurrency;
     bool check;
 } s_flags_t;
 
@@ -67,6 +84,14 @@ enum {
     OPT_QUEUE_LIMIT,
     OPT_BODY_LIMIT,
     OPT_LOG_LEVEL,
+    OPT_DURABILITY,
+    OPT_BACKLOG_EVENTS,
+    OPT_BACKLOG_BYTES,
+    OPT_RETRY_MAX_ATTEMPTS,
+    OPT_RETRY_MAX_AGE,
+    OPT_RETRY_BASE,
+    OPT_RETRY_CAP,
+    OPT_FUNCTION_CONCURRENCY,
     OPT_CHECK,
     OPT_HELP,
 };
@@ -85,6 +110,14 @@ static int s_flags_parse(int argc, char **argv, s_flags_t *f)
         {"queue-limit", required_argument, NULL, OPT_QUEUE_LIMIT},
         {"body-limit", required_argument, NULL, OPT_BODY_LIMIT},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"durability", required_argument, NULL, OPT_DURABILITY},
+        {"backlog-events", required_argument, NULL, OPT_BACKLOG_EVENTS},
+        {"backlog-bytes", required_argument, NULL, OPT_BACKLOG_BYTES},
+        {"retry-max-attempts", required_argument, NULL, OPT_RETRY_MAX_ATTEMPTS},
+        {"retry-max-age-s", required_argument, NULL, OPT_RETRY_MAX_AGE},
+        {"retry-base-ms", required_argument, NULL, OPT_RETRY_BASE},
+        {"retry-cap-ms", required_argument, NULL, OPT_RETRY_CAP},
+        {"function-concurrency", required_argument, NULL, OPT_FUNCTION_CONCURRENCY},
         {"check", no_argument, NULL, OPT_CHECK},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -102,6 +135,14 @@ static int s_flags_parse(int argc, char **argv, s_flags_t *f)
         case OPT_QUEUE_LIMIT: f->queue_limit = optarg; break;
         case OPT_BODY_LIMIT: f->body_limit = optarg; break;
         case OPT_LOG_LEVEL: f->log_level = optarg; break;
+        case OPT_DURABILITY: f->durability = optarg; break;
+        case OPT_BACKLOG_EVENTS: f->backlog_events = optarg; break;
+        case OPT_BACKLOG_BYTES: f->backlog_bytes = optarg; break;
+        case OPT_RETRY_MAX_ATTEMPTS: f->retry_max_attempts = optarg; break;
+        case OPT_RETRY_MAX_AGE: f->retry_max_age_s = optarg; break;
+        case OPT_RETRY_BASE: f->retry_base_ms = optarg; break;
+        case OPT_RETRY_CAP: f->retry_cap_ms = optarg; break;
+        case OPT_FUNCTION_CONCURRENCY: f->function_concurrency = optarg; break;
         case OPT_CHECK: f->check = true; break;
         case OPT_HELP: return 1;
         default: return -1;
@@ -179,6 +220,37 @@ int main(int argc, char **argv)
         opts_parse_long("--body-limit", opts_pick(f.body_limit, "EGW_BODY_LIMIT", "1048576"), 1,
                         1L << 30, &body_limit) < 0)
         return 2;
+    long backlog_events, backlog_bytes, max_attempts, max_age, base_ms, cap_ms, fn_limit;
+    if (opts_parse_long("--backlog-events",
+                        opts_pick(f.backlog_events, "EGW_BACKLOG_EVENTS", "100000"), 1,
+                        100000000, &backlog_events) < 0 ||
+        opts_parse_long("--backlog-bytes",
+                        opts_pick(f.backlog_bytes, "EGW_BACKLOG_BYTES", "268435456"), 1,
+                        1L << 40, &backlog_bytes) < 0 ||
+        opts_parse_long("--retry-max-attempts",
+                        opts_pick(f.retry_max_attempts, "EGW_RETRY_MAX_ATTEMPTS", "185"), 1,
+                        1000000, &max_attempts) < 0 ||
+        opts_parse_long("--retry-max-age-s",
+                        opts_pick(f.retry_max_age_s, "EGW_RETRY_MAX_AGE_S", "86400"), 1,
+                        100L * 365 * 86400, &max_age) < 0 ||
+        opts_parse_long("--retry-base-ms", opts_pick(f.retry_base_ms, "EGW_RETRY_BASE_MS", "1000"),
+                        1, 86400000, &base_ms) < 0 ||
+        opts_parse_long("--retry-cap-ms", opts_pick(f.retry_cap_ms, "EGW_RETRY_CAP_MS", "300000"),
+                        1, 7L * 86400000, &cap_ms) < 0 ||
+        opts_parse_long("--function-concurrency",
+                        opts_pick(f.function_concurrency, "EGW_FUNCTION_CONCURRENCY", "64"), 1,
+                        1000000, &fn_limit) < 0)
+        return 2;
+    delivery_durability_t durability;
+    const char *durability_name = opts_pick(f.durability, "EGW_DURABILITY", "fsync");
+    if (delivery_durability_parse(durability_name, &durability) < 0) {
+        log_error("--durability: '%s' is not fsync or os", durability_name);
+        return 2;
+    }
+    if (cap_ms < base_ms) {
+        log_error("--retry-cap-ms (%ld) is below --retry-base-ms (%ld)", cap_ms, base_ms);
+        return 2;
+    }
     const char *bind = opts_pick(f.config_bind, "EGW_CONFIG_BIND", "0.0.0.0");
     const char *frontend = opts_pick(f.frontend, "EGW_FRONTEND", "tcp://127.0.0.1:4010");
     const char *backend = opts_pick(f.backend, "EGW_BACKEND", "tcp://127.0.0.1:4011");
@@ -228,6 +300,7 @@ int main(int argc, char **argv)
         .db_path = db_path,
         .body_limit = (size_t)body_limit,
         .metrics = metrics,
+        .durability_full = durability == DELIVERY_DURABILITY_FSYNC,
     };
     api = config_api_new(&aopts);
     if (!api)
@@ -241,6 +314,17 @@ int main(int argc, char **argv)
         .queue_limit = (size_t)queue_limit,
         .metrics = metrics,
         .notify_fd = config_api_notify_fd(api),
+        .delivery =
+            {
+                .durability = (int)durability,
+                .backlog_events = (size_t)backlog_events,
+                .backlog_bytes = (size_t)backlog_bytes,
+                .max_attempts = (uint32_t)max_attempts,
+                .max_age_s = (uint32_t)max_age,
+                .base_ms = base_ms,
+                .cap_ms = cap_ms,
+                .function_concurrency = (uint32_t)fn_limit,
+            },
     };
     broker = broker_new(&bopts);
     if (!broker)

@@ -57,6 +57,10 @@ struct metrics {
     s_counter_t dropped;
     s_counter_t config_requests;
     long backlog;
+    long deliveries_pending;
+    uint64_t deliveries_retried;
+    uint64_t deliveries_dead;
+    uint64_t events_rejected;
     s_histogram_t processing;
     s_histogram_t config_duration;
 };
@@ -240,6 +244,40 @@ void metrics_backlog_set(metrics_t *self, long value)
     pthread_mutex_unlock(&self->lock);
 }
 
+void metrics_deliveries_pending_set(metrics_t *self, long value)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->deliveries_pending = value;
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void s_bump(metrics_t *self, uint64_t *counter)
+{
+    pthread_mutex_lock(&self->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void metrics_delivery_retried(metrics_t *self)
+{
+    if (self)
+        s_bump(self, &self->deliveries_retried);
+}
+
+void metrics_delivery_dead(metrics_t *self)
+{
+    if (self)
+        s_bump(self, &self->deliveries_dead);
+}
+
+void metrics_event_rejected(metrics_t *self)
+{
+    if (self)
+        s_bump(self, &self->events_rejected);
+}
+
 void metrics_processing_observe(metrics_t *self, double seconds)
 {
     if (!self)
@@ -361,6 +399,23 @@ char *metrics_render(metrics_t *self, sqlite3 *db)
     s_write_header(f, "eventgateway_events_backlog",
                    "Gauge of asynchronous events count waiting to be processed.", "gauge");
     fprintf(f, "eventgateway_events_backlog %ld\n", self->backlog);
+    s_write_header(f, "eventgateway_events_rejected_total",
+                   "Total of asynchronous events refused with 503 (backlog full or not stored).",
+                   "counter");
+    fprintf(f, "eventgateway_events_rejected_total %llu\n",
+            (unsigned long long)self->events_rejected);
+    s_write_header(f, "eventgateway_deliveries_pending",
+                   "Gauge of durable deliveries not yet delivered (rows of the deliveries table).",
+                   "gauge");
+    fprintf(f, "eventgateway_deliveries_pending %ld\n", self->deliveries_pending);
+    s_write_header(f, "eventgateway_deliveries_retried_total",
+                   "Total of failed delivery attempts scheduled for a retry.", "counter");
+    fprintf(f, "eventgateway_deliveries_retried_total %llu\n",
+            (unsigned long long)self->deliveries_retried);
+    s_write_header(f, "eventgateway_deliveries_dead_total",
+                   "Total of deliveries moved to dead letters.", "counter");
+    fprintf(f, "eventgateway_deliveries_dead_total %llu\n",
+            (unsigned long long)self->deliveries_dead);
     s_write_histogram(f, &self->processing);
     s_write_counter(f, &self->config_requests);
     s_write_histogram(f, &self->config_duration);

@@ -22,6 +22,16 @@ void metrics_event_processed(metrics_t *self, const char *space, const char *typ
 void metrics_event_dropped(metrics_t *self, const char *space, const char *type);
 /* eventgateway_events_backlog */
 void metrics_backlog_set(metrics_t *self, long value);
+/* Durable delivery (issue 3), unlabeled: eventgateway_deliveries_pending
+ * (gauge: rows in the deliveries table the broker holds),
+ * eventgateway_deliveries_retried_total (failed attempts scheduled again),
+ * eventgateway_deliveries_dead_total (moved to dead letters),
+ * eventgateway_events_rejected_total (async events refused with 503 because
+ * the backlog was full or the commit failed; never counted as dropped). */
+void metrics_deliveries_pending_set(metrics_t *self, long value);
+void metrics_delivery_retried(metrics_t *self);
+void metrics_delivery_dead(metrics_t *self);
+void metrics_event_rejected(metrics_t *self);
 /* eventgateway_events_custom_processing_seconds histogram */
 void metrics_processing_observe(metrics_t *self, double seconds);
 /* eventgateway_config_requests_total{space,resource,operation} and

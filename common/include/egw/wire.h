@@ -85,7 +85,10 @@ typedef struct {
                          * values as text; for subscription filters. Empty for
                          * http.request events. */
 
-    /* REPLY and RESULT: the HTTP response; frame 2 is its body */
+    /* REPLY and RESULT: the HTTP response; frame 2 is its body. A RESULT
+     * with ok=false has the function's HTTP status when it answered (0 when
+     * it did not: connection error, timeout) and, in headers, its
+     * Retry-After header when it sent one. */
     int status;          /* HTTP status code */
     wire_kvs_t headers;  /* response headers */
 
@@ -102,6 +105,9 @@ typedef struct {
     char *provider;      /* JOB: the function's provider object as JSON text */
     wire_kvs_t params;   /* JOB: path parameters matched by the router */
     uint32_t timeout_ms; /* JOB: cap on the call */
+    uint32_t attempt;    /* JOB: 1 for the first call of a delivery, 2 for the first retry...
+                          * (0 from an older router: treat as 1). event_id carries the
+                          * event's id. Both become X-Egw-* request headers. */
     bool ok;             /* RESULT: the call succeeded (and, if sync, its reply parsed) */
     char *error;         /* RESULT: why it failed, when !ok */
 } wire_hdr_t;
