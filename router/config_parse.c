@@ -238,6 +238,46 @@ static bool s_method_known(const char *m)
     return false;
 }
 
+/* One field of "retry": absent or null leaves *out 0; else a whole number
+ * from 1 to max. */
+static int s_retry_field(const cJSON *retry, const char *name, double max, uint32_t *out,
+                         char *msg)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(retry, name);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > max ||
+        v->valuedouble != (double)(int64_t)v->valuedouble) {
+        snprintf(msg, CONFIG_JSON_MSG_MAX, "field 'retry.%s' must be a whole number from 1 to %.0f",
+                 name, max);
+        return -1;
+    }
+    *out = (uint32_t)v->valuedouble;
+    return 0;
+}
+
+/* The per-subscription retry policy of durable delivery (issue 3,
+ * docs/reliability.md): optional, async subscriptions only. */
+static config_result_t s_parse_retry(const cJSON *body, config_subscription_t *sub, char *err)
+{
+    char msg[CONFIG_JSON_MSG_MAX];
+    const cJSON *retry = cJSON_GetObjectItemCaseSensitive(body, "retry");
+    if (!retry || cJSON_IsNull(retry))
+        return CONFIG_OK;
+    if (!cJSON_IsObject(retry))
+        return config_invalid(CONFIG_SUBSCRIPTION, err,
+                              "field 'retry' must be an object {\"maxAttempts\": N, "
+                              "\"maxAgeSeconds\": S}");
+    if (strcmp(sub->type, "async") != 0)
+        return config_invalid(CONFIG_SUBSCRIPTION, err,
+                              "field 'retry' is allowed on async subscriptions only");
+    if (s_retry_field(retry, "maxAttempts", 1000000, &sub->retry_max_attempts, msg) < 0 ||
+        s_retry_field(retry, "maxAgeSeconds", 100.0 * 365 * 86400, &sub->retry_max_age_s, msg) <
+            0)
+        return config_invalid(CONFIG_SUBSCRIPTION, err, msg);
+    return CONFIG_OK;
+}
+
 config_result_t config_parse_subscription(const cJSON *body, config_subscription_t *sub, char *err)
 {
     const config_kind_t K = CONFIG_SUBSCRIPTION;
@@ -315,6 +355,8 @@ config_result_t config_parse_subscription(const cJSON *body, config_subscription
             K, err, "field 'method' must be one of GET, POST, DELETE, PUT, PATCH, HEAD, OPTIONS");
         goto done;
     }
+    if ((rc = s_parse_retry(body, sub, err)) != CONFIG_OK)
+        goto done;
     sub->metadata = config_json_print(md);
     if (!sub->metadata)
         rc = config_fail(err, CONFIG_INTERNAL, "Internal error: out of memory.");

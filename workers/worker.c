@@ -88,19 +88,34 @@ static int s_send(worker_t *self, const wire_hdr_t *hdr, const void *body, size_
     return 0;
 }
 
-/* RESULT ok=false. status is the function's HTTP status when it answered
- * (the router counts it), else 500. */
-static void s_send_failure_status(worker_t *self, uint64_t job_id, const char *error, int status)
+/* RESULT ok=false. status is the function's HTTP status when it answered,
+ * else 0 (the call never got an answer: the router retries those). The
+ * router classifies async failures by status and honours retry_after (the
+ * function's Retry-After header value, may be NULL). */
+static void s_send_failure_status(worker_t *self, uint64_t job_id, const char *error, int status,
+                                  const char *retry_after)
 {
     wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job_id, .ok = false,
                       .error = (char *)error, .status = status};
+    if (retry_after && wire_kvs_add(&hdr.headers, "Retry-After", retry_after) != 0)
+        log_warn("job %llu: Retry-After not forwarded (out of memory)", (unsigned long long)job_id);
     log_info("job %llu failed: %s", (unsigned long long)job_id, error);
     s_send(self, &hdr, "", 0);
+    wire_kvs_clear(&hdr.headers);
 }
 
 static void s_send_failure(worker_t *self, uint64_t job_id, const char *error)
 {
-    s_send_failure_status(self, job_id, error, 500);
+    s_send_failure_status(self, job_id, error, 0, NULL);
+}
+
+/* The function's Retry-After response header, or NULL. Valid during done(). */
+static const char *s_retry_after(CURL *easy)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return NULL;
+    return h->value;
 }
 
 static int s_connect(worker_t *self)
@@ -225,7 +240,8 @@ static void s_job_done(void *arg, const invoke_result_t *res)
         s_send_failure(self, job->job_id, res->error);
     } else if (job->provider->check(res->easy, res->http_status, res->body, res->body_len, err,
                                     sizeof(err)) != 0) {
-        s_send_failure_status(self, job->job_id, err, (int)res->http_status);
+        s_send_failure_status(self, job->job_id, err, (int)res->http_status,
+                              s_retry_after(res->easy));
     } else if (job->sync) {
         s_send_sync_reply(self, job->job_id, res);
     } else {
@@ -236,6 +252,31 @@ static void s_job_done(void *arg, const invoke_result_t *res)
     log_debug("job %llu done", (unsigned long long)job->job_id);
 done:
     free(job);
+}
+
+/* Appends X-Egw-Event-Id and X-Egw-Delivery-Attempt to *headers. A JOB
+ * without an attempt (older router, or a sync call) is attempt 1. Control
+ * characters in the id are replaced so it cannot split the header. */
+static int s_add_delivery_headers(struct curl_slist **headers, const char *event_id,
+                                  uint32_t attempt)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "X-Egw-Event-Id: %s", event_id ? event_id : "");
+    if (n < 0)
+        return -1;
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    struct curl_slist *h = curl_slist_append(*headers, line);
+    if (!h)
+        return -1;
+    *headers = h;
+    snprintf(line, sizeof(line), "X-Egw-Delivery-Attempt: %u", attempt ? attempt : 1);
+    h = curl_slist_append(*headers, line);
+    if (!h)
+        return -1;
+    *headers = h;
+    return 0;
 }
 
 /* Starts one JOB, or answers RESULT ok=false at once when it cannot run. */
@@ -289,6 +330,13 @@ static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body,
     call = invoke_call_new(self->invoke, timeout, s_job_done, job);
     if (!call) {
         snprintf(err, sizeof(err), "cannot create HTTP call");
+        goto fail;
+    }
+    /* Every call carries the event id and the attempt number, so a
+     * function can recognise a redelivery (at-least-once, docs/reliability.md). */
+    if (s_add_delivery_headers(&headers, hdr->event_id ? hdr->event_id : payload.event_id,
+                               hdr->attempt) != 0) {
+        snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
     if (provider->prepare(invoke_call_easy(call), provider_cfg, event, event_len, &headers, err,
