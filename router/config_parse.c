@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Methods the reference accepts for subscriptions and CORS settings. */
 static const char *const s_methods[] = {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"};
@@ -127,6 +128,130 @@ void config_parse_function_clear(config_function_t *fn)
     free(fn->metadata);
 }
 
+/* Headers egw sets itself or that would change how the call is framed;
+ * a function's static headers may not replace them. */
+static const char *const s_reserved_headers[] = {
+    "content-type", "content-length", "transfer-encoding", "host",       "connection",
+    "expect",       "te",             "trailer",           "upgrade",    "keep-alive",
+    "proxy-connection",
+};
+
+/* An HTTP token (RFC 9110 tchar), so a name cannot end the header early. */
+static bool s_header_name_valid(const char *name)
+{
+    if (!*name || strlen(name) > 256)
+        return false;
+    for (const char *p = name; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return false;
+    }
+    return true;
+}
+
+/* Visible ASCII, spaces and tabs, and UTF-8 bytes; no CR, LF or other
+ * control characters, which would split the request. */
+static bool s_header_value_valid(const char *value)
+{
+    if (strlen(value) > 8192)
+        return false;
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* The provider fields beyond the reference's: "timeout" (any type, whole
+ * milliseconds), "headers" (http: static request headers) and "endpoint"
+ * (AWS types: another Lambda/SQS/Kinesis/Firehose-compatible endpoint).
+ * Valid ones are copied into clean; -1 with a message otherwise. */
+static int s_parse_provider_extras(const cJSON *prov, const char *type, cJSON *clean, char *msg)
+{
+    bool http = strcmp(type, "http") == 0;
+    const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(prov, "timeout");
+    if (timeout && !cJSON_IsNull(timeout)) {
+        if (!cJSON_IsNumber(timeout) || timeout->valuedouble < 1 ||
+            timeout->valuedouble > 3600000 || timeout->valuedouble != (double)timeout->valueint) {
+            snprintf(msg, CONFIG_JSON_MSG_MAX,
+                     "field 'provider.timeout' must be a whole number of milliseconds from 1 to "
+                     "3600000");
+            return -1;
+        }
+        cJSON_AddNumberToObject(clean, "timeout", timeout->valuedouble);
+    }
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(prov, "headers");
+    if (http && headers && !cJSON_IsNull(headers)) {
+        if (!cJSON_IsObject(headers)) {
+            snprintf(msg, CONFIG_JSON_MSG_MAX,
+                     "field 'provider.headers' must be an object of header names to strings");
+            return -1;
+        }
+        cJSON *copy = cJSON_AddObjectToObject(clean, "headers");
+        int count = 0;
+        const cJSON *h;
+        cJSON_ArrayForEach(h, headers)
+        {
+            if (++count > 64) {
+                snprintf(msg, CONFIG_JSON_MSG_MAX,
+                         "field 'provider.headers' has more than 64 headers");
+                return -1;
+            }
+            if (!s_header_name_valid(h->string)) {
+                snprintf(msg, CONFIG_JSON_MSG_MAX,
+                         "field 'provider.headers' has an invalid header name \"%.64s\"", h->string);
+                return -1;
+            }
+            for (size_t i = 0; i < sizeof s_reserved_headers / sizeof s_reserved_headers[0]; i++) {
+                if (strcasecmp(h->string, s_reserved_headers[i]) == 0 ||
+                    strncasecmp(h->string, "x-egw-", 6) == 0) {
+                    snprintf(msg, CONFIG_JSON_MSG_MAX,
+                             "field 'provider.headers' may not set %.64s (the gateway sets it)",
+                             h->string);
+                    return -1;
+                }
+            }
+            if (!cJSON_IsString(h) || !s_header_value_valid(h->valuestring)) {
+                snprintf(msg, CONFIG_JSON_MSG_MAX,
+                         "field 'provider.headers.%.64s' must be a string without control "
+                         "characters, at most 8192 bytes",
+                         h->string);
+                return -1;
+            }
+            if (copy)
+                cJSON_AddStringToObject(copy, h->string, h->valuestring);
+        }
+    }
+    if (http)
+        return 0;
+    const char *endpoint = NULL;
+    if (config_json_string(prov, "endpoint", &endpoint, msg) < 0) {
+        snprintf(msg, CONFIG_JSON_MSG_MAX, "field 'provider.endpoint' must be a string");
+        return -1;
+    }
+    if (endpoint && *endpoint) {
+        if (!config_json_is_http_url(endpoint) || strpbrk(endpoint, " \t\r\n")) {
+            snprintf(msg, CONFIG_JSON_MSG_MAX,
+                     "field 'provider.endpoint' must be an absolute http or https URL");
+            return -1;
+        }
+        cJSON_AddStringToObject(clean, "endpoint", endpoint);
+    }
+    /* The region becomes part of the host name and of the signature. */
+    const char *region = cJSON_GetObjectItemCaseSensitive(clean, "region")->valuestring;
+    size_t n = strlen(region);
+    bool ok = n <= 32 && region[0] != '-' && region[n - 1] != '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = islower((unsigned char)region[i]) || isdigit((unsigned char)region[i]) ||
+             region[i] == '-';
+    if (!ok) {
+        snprintf(msg, CONFIG_JSON_MSG_MAX,
+                 "field 'provider.region' must be an AWS region name such as us-east-1");
+        return -1;
+    }
+    return 0;
+}
+
 /* Keeps only the fields the provider type knows, as the reference does when
  * it decodes the provider into its typed struct. */
 static config_result_t s_parse_provider(const cJSON *body, const char *type, char **out, char *err)
@@ -184,6 +309,10 @@ static config_result_t s_parse_provider(const cJSON *body, const char *type, cha
                            "field 'provider.url' must be an absolute http or https URL");
             goto done;
         }
+    }
+    if (s_parse_provider_extras(prov, type, clean, msg) < 0) {
+        rc = config_invalid(CONFIG_FUNCTION, err, msg);
+        goto done;
     }
     *out = config_json_print(clean);
     if (!*out)

@@ -8,6 +8,34 @@
 #include <string.h>
 #include <strings.h>
 
+/* The function's static headers (provider "headers", e.g. an Azure
+ * x-functions-key or a bearer token). The Configuration API validated them;
+ * a row edited by hand is checked again here, since a CR or LF would let
+ * it rewrite the request. */
+static int s_add_static_headers(const cJSON *provider, struct curl_slist **headers, char *err,
+                                size_t errlen)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(provider, "headers");
+    const cJSON *h;
+    cJSON_ArrayForEach(h, (cJSON_IsObject(list) ? list : NULL))
+    {
+        if (!cJSON_IsString(h) || !h->string[0] || strpbrk(h->string, ": \t\r\n") ||
+            strpbrk(h->valuestring, "\r\n")) {
+            snprintf(err, errlen, "function provider headers are invalid");
+            return -1;
+        }
+        char line[8192 + 300];
+        snprintf(line, sizeof(line), "%s: %s", h->string, h->valuestring);
+        struct curl_slist *added = curl_slist_append(*headers, line);
+        if (!added) {
+            snprintf(err, errlen, "out of memory preparing the call");
+            return -1;
+        }
+        *headers = added;
+    }
+    return 0;
+}
+
 static int s_prepare(CURL *easy, const cJSON *provider, const char *event, size_t len,
                      struct curl_slist **headers, char *err, size_t errlen)
 {
@@ -34,6 +62,8 @@ static int s_prepare(CURL *easy, const cJSON *provider, const char *event, size_
     if (!h)
         goto oom;
     *headers = h;
+    if (s_add_static_headers(provider, headers, err, errlen) != 0)
+        return -1;
     if (curl_easy_setopt(easy, CURLOPT_URL, url->valuestring) != CURLE_OK ||
         curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||

@@ -206,10 +206,24 @@ void worker_destroy(worker_t **self_p)
 }
 
 /* RESULT for a sync call whose endpoint answered 2xx: the reply object. */
-static void s_send_sync_reply(worker_t *self, uint64_t job_id, const invoke_result_t *res)
+static void s_send_sync_reply(worker_t *self, uint64_t job_id, const provider_t *provider,
+                              const invoke_result_t *res)
 {
     reply_parse_t reply;
-    if (reply_parse(res->body, res->body_len, &reply) != 0) {
+    const char *text = res->body;
+    size_t text_len = res->body_len;
+    char *built = NULL; /* the reply a connector makes of its service's answer */
+    if (provider->sync_reply) {
+        built = provider->sync_reply(res->body, res->body_len, &text_len);
+        if (!built) {
+            s_send_failure(self, job_id, "out of memory building the result");
+            return;
+        }
+        text = built;
+    }
+    int parsed = reply_parse(text, text_len, &reply);
+    free(built);
+    if (parsed != 0) {
         s_send_failure(self, job_id, REPLY_PARSE_MALFORMED);
         return;
     }
@@ -243,7 +257,7 @@ static void s_job_done(void *arg, const invoke_result_t *res)
         s_send_failure_status(self, job->job_id, err, (int)res->http_status,
                               s_retry_after(res->easy));
     } else if (job->sync) {
-        s_send_sync_reply(self, job->job_id, res);
+        s_send_sync_reply(self, job->job_id, job->provider, res);
     } else {
         wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job->job_id, .ok = true,
                           .status = (int)res->http_status};
@@ -327,6 +341,7 @@ static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body,
     *job = (s_job_t){.worker = self, .job_id = hdr->job_id, .sync = hdr->sync,
                      .generation = self->generation, .provider = provider};
     uint32_t timeout = hdr->timeout_ms ? hdr->timeout_ms : WORKER_DEFAULT_TIMEOUT_MS;
+    timeout = provider_timeout_ms(provider_cfg, timeout); /* a function's own "timeout" */
     call = invoke_call_new(self->invoke, timeout, s_job_done, job);
     if (!call) {
         snprintf(err, sizeof(err), "cannot create HTTP call");

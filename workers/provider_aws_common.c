@@ -1,0 +1,493 @@
+/* The parts every AWS function type shares (egw-worker, called from the
+ * providers' prepare/check on the worker thread): where credentials come
+ * from, which endpoint a call goes to, and how libcurl signs it.
+ *
+ * Signing is libcurl's own SigV4 (CURLOPT_AWS_SIGV4): it signs the Host,
+ * X-Amz-Date it adds, and every header we add (Content-Type, X-Amz-Target,
+ * X-Amz-Security-Token), plus the body. Two consequences shape the callers:
+ * libcurl 7.88 signs the URL path exactly as given, while AWS signs it
+ * URI-encoded once more, so paths must hold only unreserved characters
+ * (provider_awslambda.c invokes by name for that reason); and a header we
+ * remove with "Name:" is still listed as signed by 7.88, so we never
+ * remove any (curl's own "Expect: 100-continue" on large bodies is not
+ * signed, and AWS answers it). */
+#include "provider_aws_common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A credentials file larger than this is refused rather than read. */
+#define AWS_CREDENTIALS_FILE_MAX (1024 * 1024)
+
+/* Credentials go into the Authorization and X-Amz-Security-Token headers:
+ * printable ASCII without spaces only, so nothing can split a header. */
+static bool s_cred_valid(const char *v)
+{
+    for (; *v; v++) {
+        if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static int s_cred_copy(char *dst, size_t dstlen, const char *src, const char *what,
+                       const char *source, char *err, size_t errlen)
+{
+    if (strlen(src) >= dstlen) {
+        snprintf(err, errlen, "AWS %s from the %s is too long", what, source);
+        return -1;
+    }
+    if (!s_cred_valid(src)) {
+        snprintf(err, errlen, "AWS %s from the %s holds spaces or control characters", what,
+                 source);
+        return -1;
+    }
+    strcpy(dst, src);
+    return 0;
+}
+
+/* Fills creds from one source's three values; token may be NULL or "". */
+static int s_creds_set(aws_creds_t *creds, const char *source, const char *id, const char *secret,
+                       const char *token, char *err, size_t errlen)
+{
+    memset(creds, 0, sizeof(*creds));
+    creds->source = source;
+    if (s_cred_copy(creds->access_key_id, sizeof(creds->access_key_id), id, "access key id",
+                    source, err, errlen) != 0 ||
+        s_cred_copy(creds->secret_access_key, sizeof(creds->secret_access_key), secret,
+                    "secret access key", source, err, errlen) != 0)
+        return -1;
+    if (token && *token &&
+        s_cred_copy(creds->session_token, sizeof(creds->session_token), token, "session token",
+                    source, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static const char *s_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static const char *s_field(const cJSON *obj, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(item) && item->valuestring[0] ? item->valuestring : NULL;
+}
+
+/* Trims spaces and tabs on both ends of [*start, *end). */
+static void s_trim(const char **start, const char **end)
+{
+    while (*start < *end && (**start == ' ' || **start == '\t' || **start == '\r'))
+        (*start)++;
+    while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+        (*end)--;
+}
+
+static bool s_span_equals(const char *start, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - start) == n && strncasecmp(start, word, n) == 0;
+}
+
+int aws_credentials_parse(const char *text, const char *profile, aws_creds_t *creds, char *err,
+                          size_t errlen)
+{
+    char id[sizeof(creds->access_key_id)] = "";
+    char secret[sizeof(creds->secret_access_key)] = "";
+    char token[sizeof(creds->session_token)] = "";
+    bool in_profile = false;
+    const char *line = text;
+    while (line && *line) {
+        const char *eol = strchr(line, '\n');
+        const char *end = eol ? eol : line + strlen(line);
+        const char *start = line;
+        line = eol ? eol + 1 : NULL;
+        s_trim(&start, &end);
+        if (start == end || *start == '#' || *start == ';')
+            continue;
+        if (*start == '[') {
+            const char *close = memchr(start, ']', (size_t)(end - start));
+            const char *name = start + 1;
+            const char *name_end = close ? close : end;
+            s_trim(&name, &name_end);
+            size_t n = strlen(profile);
+            in_profile = close && (size_t)(name_end - name) == n && strncmp(name, profile, n) == 0;
+            continue;
+        }
+        if (!in_profile)
+            continue;
+        const char *eq = memchr(start, '=', (size_t)(end - start));
+        if (!eq)
+            continue; /* not a setting; the AWS CLI ignores such lines too */
+        const char *key = start, *key_end = eq, *val = eq + 1, *val_end = end;
+        s_trim(&key, &key_end);
+        s_trim(&val, &val_end);
+        char *dst = NULL;
+        size_t dstlen = 0;
+        if (s_span_equals(key, key_end, "aws_access_key_id")) {
+            dst = id;
+            dstlen = sizeof(id);
+        } else if (s_span_equals(key, key_end, "aws_secret_access_key")) {
+            dst = secret;
+            dstlen = sizeof(secret);
+        } else if (s_span_equals(key, key_end, "aws_session_token") ||
+                   s_span_equals(key, key_end, "aws_security_token")) {
+            dst = token;
+            dstlen = sizeof(token);
+        }
+        if (!dst)
+            continue;
+        size_t n = (size_t)(val_end - val);
+        if (n >= dstlen) {
+            snprintf(err, errlen, "AWS credentials file: a value in profile %s is too long",
+                     profile);
+            return -1;
+        }
+        memcpy(dst, val, n);
+        dst[n] = '\0';
+    }
+    if (!id[0] || !secret[0])
+        return 1;
+    return s_creds_set(creds, "credentials file", id, secret, token, err, errlen);
+}
+
+const char *aws_credentials_location(char *path, size_t pathlen)
+{
+    const char *file = s_env("AWS_SHARED_CREDENTIALS_FILE");
+    const char *home = s_env("HOME");
+    int n;
+    if (file && strncmp(file, "~/", 2) == 0) {
+        if (!home)
+            return NULL;
+        n = snprintf(path, pathlen, "%s/%s", home, file + 2);
+    } else if (file) {
+        n = snprintf(path, pathlen, "%s", file);
+    } else {
+        if (!home)
+            return NULL;
+        n = snprintf(path, pathlen, "%s/.aws/credentials", home);
+    }
+    if (n < 0 || (size_t)n >= pathlen)
+        return NULL;
+    const char *profile = s_env("AWS_PROFILE");
+    return profile ? profile : "default";
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer; NULL with errno
+ * set (EFBIG when over the limit). */
+static char *s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(AWS_CREDENTIALS_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, AWS_CREDENTIALS_FILE_MAX + 1, f) : 0;
+    int failed = !buf || ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        errno = buf ? EIO : ENOMEM;
+        return NULL;
+    }
+    if (n > AWS_CREDENTIALS_FILE_MAX) {
+        free(buf);
+        errno = EFBIG;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+int aws_credentials_resolve(const cJSON *provider, aws_creds_t *creds, char *err, size_t errlen)
+{
+    const char *id = s_field(provider, "awsAccessKeyId");
+    const char *secret = s_field(provider, "awsSecretAccessKey");
+    if (id && secret)
+        return s_creds_set(creds, "provider", id, secret, s_field(provider, "awsSessionToken"),
+                           err, errlen);
+    if (id || secret) {
+        /* Half a key pair is a configuration mistake; falling back to other
+         * credentials would call AWS as someone else. */
+        snprintf(err, errlen, "function provider has %s without %s",
+                 id ? "awsAccessKeyId" : "awsSecretAccessKey",
+                 id ? "awsSecretAccessKey" : "awsAccessKeyId");
+        return -1;
+    }
+    id = s_env("AWS_ACCESS_KEY_ID");
+    secret = s_env("AWS_SECRET_ACCESS_KEY");
+    if (id && secret)
+        return s_creds_set(creds, "environment", id, secret, s_env("AWS_SESSION_TOKEN"), err,
+                           errlen);
+
+    char path[4096];
+    const char *profile = aws_credentials_location(path, sizeof(path));
+    if (!profile) {
+        snprintf(err, errlen,
+                 "no AWS credentials: none in the provider or environment, and no HOME or "
+                 "AWS_SHARED_CREDENTIALS_FILE to find a credentials file");
+        return -1;
+    }
+    char *text = s_read_file(path);
+    if (!text) {
+        snprintf(err, errlen,
+                 "no AWS credentials: none in the provider or environment, and credentials file "
+                 "%s cannot be read (%s)",
+                 path, strerror(errno));
+        return -1;
+    }
+    int rc = aws_credentials_parse(text, profile, creds, err, errlen);
+    free(text);
+    if (rc > 0)
+        snprintf(err, errlen,
+                 "no AWS credentials: profile %s in %s has no aws_access_key_id and "
+                 "aws_secret_access_key",
+                 profile, path);
+    return rc == 0 ? 0 : -1;
+}
+
+bool aws_region_valid(const char *region)
+{
+    size_t n = region ? strlen(region) : 0;
+    if (n == 0 || n > 32 || region[0] == '-' || region[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = region[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* An override must be an http(s) URL without spaces or control characters
+ * (it becomes the request URL and, through Host, part of the signature). */
+static bool s_endpoint_valid(const char *url)
+{
+    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+        return false;
+    const char *host = url + (url[4] == ':' ? 7 : 8);
+    if (!*host || *host == '/')
+        return false;
+    for (const char *p = url; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int aws_endpoint(const aws_service_t *svc, const cJSON *provider, const char *region, char *url,
+                 size_t urllen, char *err, size_t errlen)
+{
+    char egw_name[64], aws_name[64];
+    snprintf(egw_name, sizeof(egw_name), "EGW_AWS_%s_ENDPOINT", svc->env_suffix);
+    snprintf(aws_name, sizeof(aws_name), "AWS_ENDPOINT_URL_%s", svc->env_suffix);
+    const struct {
+        const char *value, *origin;
+    } candidates[] = {
+        {s_field(provider, "endpoint"), "provider endpoint"},
+        {s_env(egw_name), egw_name},
+        {s_env("EGW_AWS_ENDPOINT"), "EGW_AWS_ENDPOINT"},
+        {s_env(aws_name), aws_name},
+        {s_env("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"},
+    };
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        const char *v = candidates[i].value;
+        if (!v)
+            continue;
+        if (!s_endpoint_valid(v)) {
+            snprintf(err, errlen, "%s is not an http or https URL", candidates[i].origin);
+            return -1;
+        }
+        size_t n = strlen(v);
+        while (n > 0 && v[n - 1] == '/')
+            n--;
+        if (n >= urllen) {
+            snprintf(err, errlen, "%s is too long", candidates[i].origin);
+            return -1;
+        }
+        memcpy(url, v, n);
+        url[n] = '\0';
+        return 0;
+    }
+    int n = snprintf(url, urllen, "https://%s.%s.amazonaws.com", svc->signing_name, region);
+    if (n < 0 || (size_t)n >= urllen) {
+        snprintf(err, errlen, "AWS endpoint URL too long");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_add_header(struct curl_slist **headers, const char *name, const char *value)
+{
+    char line[AWS_CRED_MAX + 64];
+    snprintf(line, sizeof(line), "%s: %s", name, value);
+    struct curl_slist *h = curl_slist_append(*headers, line);
+    if (!h)
+        return -1;
+    *headers = h;
+    return 0;
+}
+
+int aws_prepare(CURL *easy, const aws_service_t *svc, const cJSON *provider, const char *path,
+                const char *body, size_t len, int copy_body, struct curl_slist **headers,
+                char *err, size_t errlen)
+{
+    const char *region = s_field(provider, "region");
+    if (!region) {
+        snprintf(err, errlen, "function provider has no region");
+        return -1;
+    }
+    if (!aws_region_valid(region)) {
+        snprintf(err, errlen, "function provider region is not an AWS region name");
+        return -1;
+    }
+    char base[2048];
+    if (aws_endpoint(svc, provider, region, base, sizeof(base), err, errlen) != 0)
+        return -1;
+    aws_creds_t *creds = malloc(sizeof(*creds));
+    if (!creds) {
+        snprintf(err, errlen, "out of memory preparing the call");
+        return -1;
+    }
+    int rc = -1;
+    if (aws_credentials_resolve(provider, creds, err, errlen) != 0)
+        goto done;
+
+    char url[4096], sigv4[128];
+    int n = snprintf(url, sizeof(url), "%s%s", base, path);
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        snprintf(err, errlen, "AWS request URL too long");
+        goto done;
+    }
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", region, svc->signing_name);
+    if (s_add_header(headers, "Content-Type", svc->content_type) != 0 ||
+        (svc->target && s_add_header(headers, "X-Amz-Target", svc->target) != 0) ||
+        (creds->session_token[0] &&
+         s_add_header(headers, "X-Amz-Security-Token", creds->session_token) != 0)) {
+        snprintf(err, errlen, "out of memory preparing the call");
+        goto done;
+    }
+    /* POSTFIELDSIZE must precede COPYPOSTFIELDS, which copies that many bytes. */
+    if (curl_easy_setopt(easy, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+        curl_easy_setopt(easy, copy_body ? CURLOPT_COPYPOSTFIELDS : CURLOPT_POSTFIELDS, body) !=
+            CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, sigv4) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_USERNAME, creds->access_key_id) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, creds->secret_access_key) != CURLE_OK) {
+        snprintf(err, errlen, "AWS request rejected by libcurl (URL %s)", url);
+        goto done;
+    }
+    rc = 0;
+done:
+    /* The secret stays only in curl's copy. */
+    memset(creds, 0, sizeof(*creds));
+    free(creds);
+    return rc;
+}
+
+/* Copies a JSON string member, or "" when absent. */
+static void s_json_text(const cJSON *obj, const char *name, char *out, size_t outlen)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    snprintf(out, outlen, "%s", cJSON_IsString(item) ? item->valuestring : "");
+}
+
+int aws_check_status(const aws_service_t *svc, CURL *easy, long http_status, const char *body,
+                     size_t len, char *err, size_t errlen)
+{
+    if (http_status >= 200 && http_status <= 299)
+        return 0;
+    char type[128] = "", message[256] = "";
+    /* JSON APIs name the error in __type ("com.amazonaws.sqs#QueueDoesNotExist")
+     * or in the x-amzn-ErrorType header ("ResourceNotFoundException:..."). */
+    struct curl_header *h = NULL;
+    if (curl_easy_header(easy, "x-amzn-ErrorType", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+        snprintf(type, sizeof(type), "%s", h->value);
+    cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
+    if (cJSON_IsObject(root)) {
+        if (!type[0])
+            s_json_text(root, "__type", type, sizeof(type));
+        s_json_text(root, "message", message, sizeof(message));
+        if (!message[0])
+            s_json_text(root, "Message", message, sizeof(message));
+    }
+    cJSON_Delete(root);
+    char *cut = strchr(type, ':');
+    if (cut)
+        *cut = '\0';
+    const char *hash = strrchr(type, '#');
+    const char *short_type = hash ? hash + 1 : type;
+    snprintf(err, errlen, "AWS %s answered HTTP %ld%s%s%s%s", svc->signing_name, http_status,
+             short_type[0] ? ": " : "", short_type, message[0] ? ": " : "", message);
+    return -1;
+}
+
+char *aws_base64(const char *data, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((len + 2) / 3 * 4 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *in = (const unsigned char *)data;
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = alphabet[(v >> 6) & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *aws_connector_reply(const char *body, size_t len, size_t *reply_len)
+{
+    char *text = malloc(len + 1);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *headers = cJSON_CreateObject();
+    char *out = NULL;
+    if (!text || !root || !headers ||
+        !cJSON_AddStringToObject(headers, "Content-Type", "application/json") ||
+        !cJSON_AddItemToObject(root, "headers", headers)) {
+        cJSON_Delete(headers);
+        goto done;
+    }
+    /* headers belongs to root from here. */
+    memcpy(text, body, len);
+    text[len] = '\0';
+    if (!cJSON_AddNumberToObject(root, "statusCode", 200) ||
+        !cJSON_AddStringToObject(root, "body", text))
+        goto done;
+    out = cJSON_PrintUnformatted(root);
+    if (out)
+        *reply_len = strlen(out);
+done:
+    cJSON_Delete(root);
+    free(text);
+    return out;
+}
+
+char *aws_print_body(cJSON *root, char *err, size_t errlen)
+{
+    char *out = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!out)
+        snprintf(err, errlen, "out of memory preparing the call");
+    return out;
+}
