@@ -39,6 +39,8 @@ static void s_usage(FILE *out)
             "  --router ENDPOINT     router backend (EGW_WORKER_ROUTER, %s)\n"
             "  --concurrency N       calls in flight (EGW_WORKER_CONCURRENCY, %s)\n"
             "  --name NAME           name shown in the router's logs (default host:pid)\n"
+            "  --http-event-version V  CloudEvents version of http.request events: 0.1 or 1.0\n"
+            "                        (EGW_HTTP_EVENT_VERSION, 0.1)\n"
             "  --log-level LEVEL     error, warn, info or debug (EGW_LOG_LEVEL, info)\n"
             "  --check               validate the settings, print \"configuration OK\", exit\n"
             "  --help                this text\n",
@@ -51,13 +53,14 @@ int main(int argc, char **argv)
         {"router", required_argument, NULL, 'r'},
         {"concurrency", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
+        {"http-event-version", required_argument, NULL, 'v'},
         {"log-level", required_argument, NULL, 'l'},
         {"check", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *router_flag = NULL, *concurrency_flag = NULL, *name_flag = NULL;
-    const char *level_flag = NULL;
+    const char *level_flag = NULL, *version_flag = NULL;
     bool check = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
         case 'r': router_flag = optarg; break;
         case 'c': concurrency_flag = optarg; break;
         case 'n': name_flag = optarg; break;
+        case 'v': version_flag = optarg; break;
         case 'l': level_flag = optarg; break;
         case 'k': check = true; break;
         case 'h': s_usage(stdout); return 0;
@@ -95,6 +99,12 @@ int main(int argc, char **argv)
     if (strncmp(router, "tcp://", 6) != 0 && strncmp(router, "ipc://", 6) != 0 &&
         strncmp(router, "inproc://", 9) != 0) {
         log_error("router endpoint '%s' must start with tcp://, ipc:// or inproc://", router);
+        return 2;
+    }
+    const char *version = opts_pick(version_flag, "EGW_HTTP_EVENT_VERSION", "0.1");
+    event_json_version_t http_event_version;
+    if (event_json_version_parse(version, &http_event_version) != 0) {
+        log_error("http.request event version '%s' must be 0.1 or 1.0", version);
         return 2;
     }
     char name[300];
@@ -129,7 +139,7 @@ int main(int argc, char **argv)
         return 1;
     }
     worker_config_t config = {.router = router, .concurrency = (uint32_t)concurrency,
-                              .name = name};
+                              .name = name, .http_event_version = http_event_version};
     worker_t *worker = worker_new(&config);
     if (!worker)
         return 1;

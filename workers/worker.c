@@ -44,6 +44,7 @@ struct worker_s {
     char *router;
     char *name;
     uint32_t concurrency;
+    event_json_version_t http_event_version;
     void *ctx;
     void *sock;
     unsigned generation; /* bumped on every reconnect */
@@ -170,6 +171,7 @@ worker_t *worker_new(const worker_config_t *config)
     self->router = strdup(config->router);
     self->name = strdup(config->name);
     self->concurrency = config->concurrency;
+    self->http_event_version = config->http_event_version;
     self->ctx = zmq_ctx_new();
     self->invoke = invoke_new((long)config->concurrency, WORKER_MAX_BODY);
     if (!self->router || !self->name || !self->ctx || !self->invoke) {
@@ -330,7 +332,8 @@ static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body,
         snprintf(err, sizeof(err), "malformed event payload");
         goto fail;
     }
-    event = event_json_build(&payload, &hdr->params, &event_len, err, sizeof(err));
+    event = event_json_build_as(&payload, &hdr->params, self->http_event_version, &event_len,
+                                err, sizeof(err));
     if (!event)
         goto fail;
     job = calloc(1, sizeof(*job));

@@ -3,6 +3,8 @@
 #ifndef EGW_WORKERS_WORKER_H
 #define EGW_WORKERS_WORKER_H
 
+#include "event_json.h"
+
 #include <stdint.h>
 
 typedef struct worker_s worker_t;
@@ -11,6 +13,7 @@ typedef struct {
     const char *router;   /* endpoint of the router's backend ROUTER socket */
     uint32_t concurrency; /* READY capacity and most calls in flight */
     const char *name;     /* announced in READY, for the router's logs */
+    event_json_version_t http_event_version; /* of http.request events: 0.1 or 1.0 */
 } worker_config_t;
 
 /* Creates the worker and its sockets (not yet connected). NULL on failure,
