@@ -315,21 +315,25 @@ static const char *s_col(sqlite3_stmt *st, int col)
 int64_t delivery_store_load(delivery_store_t *self, bool fresh_only,
                             void (*found)(void *arg, delivery_t *d), void *arg)
 {
-    static const char *const sql =
-        "SELECT d.id, d.space, d.subscription_id, d.function_id,"
-        " COALESCE(f.type, d.function_type), COALESCE(f.provider, d.provider), d.event_id,"
-        " d.event_type, d.params, d.attempts, d.max_attempts, d.max_age_s, d.accepted_at,"
-        " d.next_attempt_at, d.last_status, d.last_error, d.payload"
-        " FROM deliveries d LEFT JOIN functions f"
-        " ON f.space = d.space AND f.function_id = d.function_id"
-        " WHERE ?1 = 0 OR d.fresh = 1 ORDER BY d.id";
+#define S_LOAD_SQL                                                                                 \
+    "SELECT d.id, d.space, d.subscription_id, d.function_id,"                                     \
+    " COALESCE(f.type, d.function_type), COALESCE(f.provider, d.provider), d.event_id,"           \
+    " d.event_type, d.params, d.attempts, d.max_attempts, d.max_age_s, d.accepted_at,"            \
+    " d.next_attempt_at, d.last_status, d.last_error, d.payload"                                  \
+    " FROM deliveries d LEFT JOIN functions f"                                                    \
+    " ON f.space = d.space AND f.function_id = d.function_id"
+    /* Two texts, not one with "?1 = 0 OR fresh = 1": only a plain
+     * "fresh = 1" lets SQLite use the partial index, and the fresh probe
+     * runs after every Configuration API write. */
+    const char *sql = fresh_only ? S_LOAD_SQL " WHERE d.fresh = 1 ORDER BY d.id"
+                                 : S_LOAD_SQL " ORDER BY d.id";
+#undef S_LOAD_SQL
     sqlite3_stmt *st = NULL;
     int64_t max_id = 0;
     if (sqlite3_prepare_v2(self->db, sql, -1, &st, NULL) != SQLITE_OK) {
         log_error("cannot read deliveries: %s", sqlite3_errmsg(self->db));
         return -1;
     }
-    sqlite3_bind_int(st, 1, fresh_only ? 1 : 0);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
