@@ -352,6 +352,22 @@ describe('credentials from the provider and the environment', () => {
     assert.equal(fn.json.provider.timeout, 200);
   }));
 
+  test("the README's function type examples are accepted as written", g(async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /<!-- function-types:start -->([\s\S]*?)<!-- function-types:end -->/.exec(readme);
+    assert.ok(block, 'README has the function-types block');
+    const bodies = block[1].split('\n').filter((l) => l.startsWith('curl '))
+      .map((l) => /-d '([^']*)'/.exec(l)[1]);
+    assert.deepEqual(bodies.map((b) => JSON.parse(b).type),
+      ['http', 'awslambda', 'awssqs', 'awskinesis', 'awsfirehose']);
+    for (const body of bodies) {
+      const r = await ref.gw.config('POST', '/v1/spaces/default/functions', body,
+        { headers: { 'Content-Type': 'application/json' } });
+      assert.equal(r.status, 201, `${body}: ${r.status} ${r.text}`);
+      assert.deepEqual(r.json.provider, JSON.parse(body).provider);
+    }
+  }));
+
   test('the Configuration API validates the new provider fields', g(async () => {
     const cases = [
       ['awslambda', { arn: 'echo' }, 'missing required fields for AWS Lambda function'],
