@@ -1,6 +1,7 @@
 /* libFuzzer target: CloudEvent JSON as it reaches the gateway, through every
  * public entry point that reads it: the structured mode of event_build()
- * (CloudEvents 0.1 and 1.0), the reference's plain-JSON 0.1 recognition,
+ * (CloudEvents 0.1 and 1.0), batch mode (event_build_list() with
+ * application/cloudevents-batch+json), the reference's plain-JSON 0.1 recognition,
  * event_attrs_fill() (the attributes copied for subscription filters), and
  * the worker's JSON body rule in event_json_build(); the leading bytes also
  * go to event_build_check_time() and event_build_canonical_header().
@@ -66,6 +67,41 @@ static int s_build(const uint8_t *data, size_t size, const char *content_type)
     return rc;
 }
 
+/* The body as a CloudEvents batch: every EVENT keeps its element's type. */
+static void s_batch(const uint8_t *data, size_t size)
+{
+    wire_kvs_t headers = {0};
+    FUZZ_CHECK(wire_kvs_add(&headers, "Content-Type", EVENT_BUILD_BATCH_MEDIA_TYPE) == 0);
+    event_build_input_t in = {
+        .corr = 100,
+        .method = "POST",
+        .path = "/",
+        .headers = &headers,
+        .body = data,
+        .body_len = size,
+    };
+    event_build_list_t list;
+    event_build_error_t err;
+    if (event_build_list(&in, &list, &err) == 0) {
+        FUZZ_CHECK(list.batch && list.count <= EVENT_BUILD_BATCH_MAX);
+        cJSON *array = cJSON_ParseWithLength((const char *)data, size);
+        FUZZ_CHECK(cJSON_IsArray(array) && (size_t)cJSON_GetArraySize(array) == list.count);
+        for (size_t i = 0; i < list.count; i++) {
+            const wire_hdr_t *hdr = &list.items[i].hdr;
+            const cJSON *element = cJSON_GetArrayItem(array, (int)i);
+            const char *type = s_string(element, "type");
+            FUZZ_CHECK(hdr->corr == in.corr + i && type && strcmp(type, hdr->event_type) == 0);
+            FUZZ_CHECK(list.items[i].payload.kind == WIRE_KIND_CLOUDEVENT);
+        }
+        cJSON_Delete(array);
+        event_build_list_clear(&list);
+    } else {
+        FUZZ_CHECK(err.status == 400 || err.status == 500);
+        FUZZ_CHECK(err.message[0] != '\0');
+    }
+    wire_kvs_clear(&headers);
+}
+
 static void s_attrs(const uint8_t *data, size_t size)
 {
     cJSON *event = cJSON_ParseWithLength((const char *)data, size);
@@ -120,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s_build(data, size, "application/cloudevents+json");
     s_build(data, size, "application/cloudevents+json; charset=utf-8");
     s_build(data, size, "application/json");
+    s_batch(data, size);
     s_attrs(data, size);
 
     /* The first bytes as a short string: a timestamp, a header name, a path. */

@@ -1,7 +1,8 @@
-/* libFuzzer target: one HTTP request turned into an EVENT (ingress
- * event_build()), then carried the rest of the way: both frames encoded and
- * decoded as the router and worker would, and the payload turned into the
- * JSON a function receives (workers/event_json.c).
+/* libFuzzer target: one HTTP request turned into its EVENTs (ingress
+ * event_build_list(), as http_server.c calls it: one EVENT, or one per
+ * element of a CloudEvents batch), then carried the rest of the way: both
+ * frames encoded and decoded as the router and worker would, and each
+ * payload turned into the JSON a function receives (workers/event_json.c).
  *
  * Input format (fuzz.h reader; every byte string is valid):
  *   u8  flags: bits 0-2 pick a preset of headers that steers into one mode
@@ -51,7 +52,7 @@ static const s_header_t s_presets[8][5] = {
      {"Access-Control-Request-Method", "POST"},
      {"Access-Control-Request-Headers", "Content-Type"},
      {NULL, NULL}},
-    {{"Content-Type", "text/plain; charset=utf-8"}, {"Host", "example.com"}, {NULL, NULL}},
+    {{"Content-Type", EVENT_BUILD_BATCH_MEDIA_TYPE}, {NULL, NULL}},
 };
 
 static const char *const s_methods[4] = {"POST", "GET", "OPTIONS", "PUT"};
@@ -156,20 +157,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .body = r.p,
         .body_len = r.left,
     };
-    wire_hdr_t hdr;
-    wire_payload_t payload;
+    event_build_list_t list;
     event_build_error_t err;
-    if (event_build(&in, &hdr, &payload, &err) == 0) {
-        FUZZ_CHECK(hdr.type == WIRE_EVENT && hdr.corr == in.corr);
-        FUZZ_CHECK(hdr.event_type && *hdr.event_type && hdr.event_id && *hdr.event_id);
-        FUZZ_CHECK(payload.event_type && strcmp(payload.event_type, hdr.event_type) == 0);
-        FUZZ_CHECK(payload.event_id && payload.event_time);
-        FUZZ_CHECK(event_build_check_time(payload.event_time) == 0);
-        s_check_hdr_round_trip(&hdr);
-        s_check_payload(&hdr, &payload);
-        wire_hdr_clear(&hdr);
-        wire_payload_clear(&payload);
+    if (event_build_list(&in, &list, &err) == 0) {
+        FUZZ_CHECK(list.batch || list.count == 1);
+        FUZZ_CHECK(list.count <= EVENT_BUILD_BATCH_MAX);
+        for (size_t i = 0; i < list.count; i++) {
+            const wire_hdr_t *hdr = &list.items[i].hdr;
+            const wire_payload_t *payload = &list.items[i].payload;
+            FUZZ_CHECK(hdr->type == WIRE_EVENT && hdr->corr == in.corr + i);
+            FUZZ_CHECK(hdr->event_type && *hdr->event_type && hdr->event_id && *hdr->event_id);
+            FUZZ_CHECK(payload->event_type && strcmp(payload->event_type, hdr->event_type) == 0);
+            FUZZ_CHECK(payload->event_id && payload->event_time);
+            FUZZ_CHECK(!list.batch || payload->kind == WIRE_KIND_CLOUDEVENT);
+            s_check_hdr_round_trip(hdr);
+            s_check_payload(hdr, payload);
+        }
+        event_build_list_clear(&list);
     } else {
+        FUZZ_CHECK(list.count == 0 && !list.items);
         FUZZ_CHECK(err.status == 400 || err.status == 500);
         FUZZ_CHECK(err.message[0] != '\0');
         FUZZ_CHECK(memchr(err.message, '\0', sizeof err.message));

@@ -267,10 +267,22 @@ static int s_event_build_seeds(void)
                                             "Access-Control-Request-Headers", "Content-Type", NULL};
     rc |= s_request("http_preflight", 0, "OPTIONS", "/users", preflight, NULL, "");
     rc |= s_request("http_get", 0, "GET", "/", NULL, NULL, "");
+    static const char *const batch[] = {"Content-Type", "application/cloudevents-batch+json",
+                                        NULL};
+    rc |= s_request("batch_v10", 0, "POST", "/", batch, NULL,
+                    "[{\"specversion\":\"1.0\",\"type\":\"a\",\"source\":\"/s\",\"id\":\"1\"},"
+                    "{\"specversion\":\"1.0\",\"type\":\"b\",\"source\":\"/s\",\"id\":\"2\","
+                    "\"data\":{\"x\":[1,2]}}]");
+    static const char *const binary10_pct[] = {
+        "ce-specversion", "1.0", "ce-type", "com.example.someevent", "ce-source",
+        "urn:example%3Aa%20b", "ce-id", "1", "ce-myext", "caf%C3%A9", NULL};
+    rc |= s_request("binary_v10_percent", 0, "POST", "/", binary10_pct, NULL, "\x00\x01");
     /* Presets (flags & 7) with fuzzed headers after them. */
     rc |= s_request("preset_binary_v10", 2, "", "", NULL, NULL, "{\"a\":1}");
     rc |= s_request("preset_binary_v01", 3, "", "", NULL, NULL, "text");
     rc |= s_request("preset_legacy", 5, "", "", NULL, NULL, "");
+    rc |= s_request("preset_batch", 7, "", "", NULL, NULL,
+                    "[{\"specversion\":\"1.0\",\"type\":\"t\",\"source\":\"/\",\"id\":\"9\"}]");
     return rc;
 }
 
