@@ -138,14 +138,17 @@ static void s_worker(const uint8_t *data, size_t size, const char *prefix)
     FUZZ_CHECK(wire_kvs_add(&params, "id", prefix) == 0);
     FUZZ_CHECK(wire_kvs_add(&payload.query, "q", prefix) == 0);
     FUZZ_CHECK(wire_kvs_add(&payload.headers, "Content-Type", "application/json") == 0);
-    char err[256];
-    size_t len;
-    char *json = event_json_build(&payload, &params, &len, err, sizeof err);
-    FUZZ_CHECK(json && strlen(json) == len);
-    cJSON *event = cJSON_ParseWithLength(json, len);
-    FUZZ_CHECK(cJSON_IsObject(event));
-    cJSON_Delete(event);
-    free(json);
+    for (int v = EVENT_JSON_HTTP_V01; v <= EVENT_JSON_HTTP_V10; v++) {
+        char err[256];
+        size_t len;
+        char *json = event_json_build_as(&payload, &params, (event_json_version_t)v, &len, err,
+                                         sizeof err);
+        FUZZ_CHECK(json && strlen(json) == len);
+        cJSON *event = cJSON_ParseWithLength(json, len);
+        FUZZ_CHECK(cJSON_IsObject(event));
+        cJSON_Delete(event);
+        free(json);
+    }
     wire_kvs_clear(&params);
     wire_kvs_clear(&payload.query);
     wire_kvs_clear(&payload.headers);

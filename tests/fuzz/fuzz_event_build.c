@@ -8,7 +8,8 @@
  *   u8  flags: bits 0-2 pick a preset of headers that steers into one mode
  *       (see s_presets), bit 3 puts the presets after the fuzzed headers
  *       (the first of a repeated header wins), bits 4-5 pick the method
- *       when the method field is empty
+ *       when the method field is empty, bit 6 has the worker build
+ *       http.request events as CloudEvents 1.0
  *   u8 len + method, u8 len + path (without query; "/" when empty)
  *   u8 header count (mod 32), each: u8 len + name, u16 len + value
  *   u8 query count (mod 32), each: u8 len + key, u16 len + value
@@ -98,7 +99,8 @@ static void s_check_hdr_round_trip(const wire_hdr_t *hdr)
     free(buf);
 }
 
-static void s_check_payload(const wire_hdr_t *hdr, const wire_payload_t *payload)
+static void s_check_payload(const wire_hdr_t *hdr, const wire_payload_t *payload,
+                            event_json_version_t version)
 {
     char *buf;
     size_t len;
@@ -124,7 +126,7 @@ static void s_check_payload(const wire_hdr_t *hdr, const wire_payload_t *payload
     /* What the worker does with the JOB's payload. */
     char err[256];
     size_t json_len;
-    char *json = event_json_build(&back, NULL, &json_len, err, sizeof err);
+    char *json = event_json_build_as(&back, NULL, version, &json_len, err, sizeof err);
     FUZZ_CHECK(json);
     cJSON *event = cJSON_ParseWithLength(json, json_len);
     FUZZ_CHECK(cJSON_IsObject(event));
@@ -171,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(payload->event_id && payload->event_time);
             FUZZ_CHECK(!list.batch || payload->kind == WIRE_KIND_CLOUDEVENT);
             s_check_hdr_round_trip(hdr);
-            s_check_payload(hdr, payload);
+            s_check_payload(hdr, payload,
+                            flags & 0x40 ? EVENT_JSON_HTTP_V10 : EVENT_JSON_HTTP_V01);
         }
         event_build_list_clear(&list);
     } else {

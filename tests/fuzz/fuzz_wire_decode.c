@@ -3,7 +3,8 @@
  * decoded JOB: event_json_build() over the payload and the header's path
  * parameters (workers/event_json.c).
  *
- * Input format: u8 selector, then
+ * Input format: u8 selector (bit 7: build http.request events as
+ * CloudEvents 1.0 rather than 0.1), then
  *   selector % 3 == 0: the rest is a header frame;
  *   selector % 3 == 1: the rest is a payload frame;
  *   selector % 3 == 2: u16 length + header frame, the rest a payload frame.
@@ -70,11 +71,12 @@ static bool s_payload(const uint8_t *data, size_t size, wire_payload_t *payload)
 
 /* The worker's next step for a JOB. A CLOUDEVENT body is delivered as
  * ingress wrote it, so only an HTTP payload's JSON is ours to check. */
-static void s_worker(const wire_payload_t *payload, const wire_kvs_t *params)
+static void s_worker(const wire_payload_t *payload, const wire_kvs_t *params,
+                     event_json_version_t version)
 {
     char err[256];
     size_t len;
-    char *json = event_json_build(payload, params, &len, err, sizeof err);
+    char *json = event_json_build_as(payload, params, version, &len, err, sizeof err);
     FUZZ_CHECK(json);
     if (payload->kind == WIRE_KIND_HTTP) {
         cJSON *event = cJSON_ParseWithLength(json, len);
@@ -94,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         quiet = true;
     }
     fuzz_reader_t r = {data, size};
-    unsigned selector = fuzz_u8(&r) % 3;
+    unsigned flags = fuzz_u8(&r), selector = (flags & 0x7f) % 3;
+    event_json_version_t version = flags & 0x80 ? EVENT_JSON_HTTP_V10 : EVENT_JSON_HTTP_V01;
     wire_hdr_t hdr;
     wire_payload_t payload;
     if (selector == 0) {
@@ -102,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             wire_hdr_clear(&hdr);
     } else if (selector == 1) {
         if (s_payload(r.p, r.left, &payload)) {
-            s_worker(&payload, NULL);
+            s_worker(&payload, NULL, version);
             wire_payload_clear(&payload);
         }
     } else {
@@ -111,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hdr_len = r.left;
         bool have_hdr = s_hdr(r.p, hdr_len, &hdr);
         if (s_payload(r.p + hdr_len, r.left - hdr_len, &payload)) {
-            s_worker(&payload, have_hdr ? &hdr.params : NULL);
+            s_worker(&payload, have_hdr ? &hdr.params : NULL, version);
             wire_payload_clear(&payload);
         }
         if (have_hdr)
