@@ -41,7 +41,9 @@ static int s_add(wire_kvs_t *attrs, const char *name, const cJSON *value, bool s
         /* CloudEvents 1.0 integers are 32-bit; other numbers are not valid
          * attribute values and are left out. */
         double d = value->valuedouble;
-        if (d != (double)(long long)d || d < -2147483648.0 || d > 2147483647.0)
+        /* Range first: casting an out-of-range double (1e300) is undefined
+         * behaviour (found by tests/fuzz); the negated form also drops NaN. */
+        if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(long long)d)
             return 0;
         snprintf(text, sizeof text, "%lld", (long long)d);
     } else {
