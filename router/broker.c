@@ -26,6 +26,7 @@
 #include "job_queue.h"
 #include "job_table.h"
 #include "route_table.h"
+#include "system_events.h"
 #include "worker_pool.h"
 
 #include "egw/clock.h"
@@ -367,6 +368,40 @@ static int s_heartbeat(broker_t *self, worker_t *w)
 
 /* ---- jobs ---- */
 
+/* System events (defined with the deliveries below, whose path they take). */
+static bool s_system_wanted(broker_t *self, system_event_kind_t kind);
+static void s_system_job(broker_t *self, job_t *job, system_event_kind_t kind,
+                         const wire_hdr_t *result, const zmq_msg_t *body, const char *error);
+
+/* Names the event type's authorizer in the JOB, from the current route
+ * table, so the worker calls it before the function (workers/authorizer.h).
+ * Set on every dispatch: a retry sees an authorizer added or removed since.
+ * Returns -1 when memory runs out: the job must then not go out at all, or
+ * it would skip its authorization. */
+static int s_job_authorizer(broker_t *self, job_t *job)
+{
+    wire_hdr_t *h = &job->hdr;
+    free(h->authorizer_id);
+    free(h->authorizer_type);
+    free(h->authorizer_provider);
+    h->authorizer_id = h->authorizer_type = h->authorizer_provider = NULL;
+    /* System events come from inside the gateway: nothing to authorize. */
+    if (system_event_is_system(job->event_type))
+        return 0;
+    const route_target_t *a = route_table_authorizer(self->routes, h->space, job->event_type);
+    if (!a)
+        return 0;
+    h->authorizer_id = strdup(a->function_id);
+    h->authorizer_type = strdup(a->function_type);
+    h->authorizer_provider = strdup(a->provider);
+    if (!h->authorizer_id || !h->authorizer_type || !h->authorizer_provider) {
+        log_error("out of memory naming authorizer %s for event %s", a->function_id,
+                  job->event_id ? job->event_id : "-");
+        return -1;
+    }
+    return 0;
+}
+
 /* Sends job to the live worker with the most credit, or queues it (front
  * for a job put back after its worker died). A job that can go nowhere is
  * answered (sync: 503) or dropped (async) and deleted. Returns 0 when the
@@ -379,6 +414,11 @@ static int s_job_send(broker_t *self, job_t *job)
     while ((w = worker_pool_pick(self->workers))) {
         job->hdr.job_id = job->id;
         job->hdr.timeout_ms = self->timeout_ms;
+        if (s_job_authorizer(self, job) < 0)
+            break;
+        /* An async RESULT carries the response body only for "result". */
+        job->hdr.want_result = !job->sync && !system_event_is_system(job->event_type) &&
+                               s_system_wanted(self, SYSTEM_EVENT_INVOKED);
         zmq_msg_t body;
         zmq_msg_init(&body);
         if (zmq_msg_copy(&body, &job->payload) != 0) {
@@ -398,6 +438,7 @@ static int s_job_send(broker_t *self, job_t *job)
         log_debug("job %llu (%s/%s, event %s) -> worker %s", (unsigned long long)job->id,
                   job->hdr.space, job->hdr.function_id, job->event_id ? job->event_id : "-",
                   w->name);
+        s_system_job(self, job, SYSTEM_EVENT_INVOKING, NULL, NULL, NULL);
         return 0;
     }
     return -1;
@@ -658,8 +699,8 @@ static void s_commit(broker_t *self)
 
 /* Creates one UNSAVED delivery per async subscriber of event and journals
  * them; queues the 202 when reply is set. Answers 503 itself when the
- * backlog is full. Returns the number of subscribers, or -1 when the event
- * was refused. */
+ * backlog is full (unless identity is NULL: a system event has no client).
+ * Returns the number of subscribers, or -1 when the event was refused. */
 static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const wire_hdr_t *event,
                               zmq_msg_t *payload, const wire_kvs_t *cors, bool reply)
 {
@@ -668,8 +709,8 @@ static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const w
     route_async_iter_t it;
     int64_t now = s_wall_ms();
     int n = 0;
-    const uint8_t *id = zmq_msg_data((zmq_msg_t *)identity);
-    size_t id_len = zmq_msg_size((zmq_msg_t *)identity);
+    const uint8_t *id = identity ? zmq_msg_data((zmq_msg_t *)identity) : NULL;
+    size_t id_len = identity ? zmq_msg_size((zmq_msg_t *)identity) : 0;
     if (!made)
         goto oom;
     /* Exact-type subscribers, then type patterns; filters already applied. */
@@ -686,9 +727,16 @@ static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const w
             if (wire_kvs_addn(&d->params, params.items[i].name, params.items[i].name_len,
                               params.items[i].value, params.items[i].value_len) < 0)
                 goto oom;
-        char key[1024];
-        snprintf(key, sizeof key, "%s\x1f%s", d->space, d->subscription_id);
+        char buf[512];
+        int len = snprintf(buf, sizeof buf, "%s\x1f%s", d->space, d->subscription_id);
+        char *key = len >= 0 && (size_t)len < sizeof buf
+                        ? buf
+                        : zsys_sprintf("%s\x1f%s", d->space, d->subscription_id);
+        if (!key)
+            goto oom;
         const s_policy_t *policy = self->policies ? zhashx_lookup(self->policies, key) : NULL;
+        if (key != buf)
+            zstr_free(&key);
         if (policy) {
             d->max_attempts = policy->max_attempts;
             d->max_age_s = policy->max_age_s;
@@ -706,7 +754,8 @@ static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const w
         for (size_t i = 0; cors && i < cors->count; i++)
             wire_kvs_add(&extra, cors->items[i].key, cors->items[i].value);
         wire_kvs_add(&extra, "Retry-After", "1");
-        s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_BACKLOG, &extra);
+        if (identity)
+            s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_BACKLOG, &extra);
         wire_kvs_clear(&extra);
         metrics_event_rejected(self->metrics);
         n = -1;
@@ -744,7 +793,8 @@ oom_reply:
     s_deferred_free(&r);
 oom:
     log_error("out of memory accepting event %s", event->event_id ? event->event_id : "-");
-    s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_NOT_STORED, NULL);
+    if (identity)
+        s_reply_error(self, id, id_len, event->corr, 503, BROKER_MSG_NOT_STORED, NULL);
     n = -1;
 done:
     if (made) {
@@ -756,6 +806,101 @@ done:
         zlistx_destroy(&made);
     }
     return n;
+}
+
+/* ---- system events ---- */
+
+/* Whether any async subscription would receive a system event of kind: the
+ * one check every event and call pays, so that building a system event
+ * costs nothing unless somebody subscribed. The probe carries the
+ * attributes system_event_make gives the real event, so subscription
+ * filters judge it the same way. */
+static bool s_system_wanted(broker_t *self, system_event_kind_t kind)
+{
+    char now[CLOCK_RFC3339_LEN];
+    clock_rfc3339_now(now, sizeof now);
+    wire_kv_t attrs[] = {
+        {"specversion", "0.1"},
+        {"source", "https://serverless.com/event-gateway/#transformationVersion=0.1"},
+        {"time", now},
+        {"datacontenttype", "application/json"},
+    };
+    wire_hdr_t probe = {.type = WIRE_EVENT, .method = "POST", .path = "/",
+                        .event_type = (char *)system_event_type(kind),
+                        .attrs = {.items = attrs, .count = sizeof attrs / sizeof attrs[0]}};
+    pathtree_params_t params;
+    route_async_iter_t it;
+    return route_table_async_first(self->routes, &probe, &params, &it) != NULL;
+}
+
+/* Builds the system event in and hands it to the async deliveries exactly
+ * as an EVENT from ingress would be (same route walk, filters, backlog
+ * bound, group commit), without a client to answer. */
+static void s_system_event(broker_t *self, const system_event_t *in)
+{
+    system_event_out_t out;
+    char err[256];
+    if (system_event_make(in, &out, err, sizeof err) < 0) {
+        log_warn("%s not emitted: %s", system_event_type(in->kind), err);
+        return;
+    }
+    zmq_msg_t payload;
+    if (zmq_msg_init_size(&payload, out.frame_len) != 0) {
+        log_error("out of memory emitting %s", out.hdr.event_type);
+        system_event_out_clear(&out);
+        return;
+    }
+    memcpy(zmq_msg_data(&payload), out.frame, out.frame_len);
+    metrics_event_received(self->metrics, in->space ? in->space : "", out.hdr.event_type);
+    int n = s_deliveries_start(self, NULL, &out.hdr, &payload, NULL, false);
+    if (n < 0)
+        log_warn("%s %s not stored (backlog full or out of memory)", out.hdr.event_type, out.id);
+    else
+        log_debug("%s %s for %d subscriber(s)", out.hdr.event_type, out.id, n);
+    zmq_msg_close(&payload); /* the deliveries hold copies */
+    system_event_out_clear(&out);
+}
+
+/* The function system events of one call of job: INVOKING when it goes to
+ * a worker, INVOKED or INVOCATION_FAILED when it ends (result and body:
+ * its RESULT; error: why it failed without one). Calls that deliver a
+ * system event emit none, so the gateway never feeds on itself. */
+static void s_system_job(broker_t *self, job_t *job, system_event_kind_t kind,
+                         const wire_hdr_t *result, const zmq_msg_t *body, const char *error)
+{
+    if (system_event_is_system(job->event_type))
+        return;
+    if (result)
+        kind = result->ok ? SYSTEM_EVENT_INVOKED : SYSTEM_EVENT_INVOCATION_FAILED;
+    if (!s_system_wanted(self, kind))
+        return;
+    system_event_t in = {
+        .kind = kind,
+        .payload = zmq_msg_data((zmq_msg_t *)&job->payload),
+        .payload_len = zmq_msg_size((zmq_msg_t *)&job->payload),
+        .params = &job->hdr.params,
+        .space = job->hdr.space,
+        .function_id = job->hdr.function_id,
+        .result = body ? zmq_msg_data((zmq_msg_t *)body) : NULL,
+        .result_len = body ? zmq_msg_size((zmq_msg_t *)body) : 0,
+        .error = result && result->error ? result->error : error,
+    };
+    s_system_event(self, &in);
+}
+
+/* eventgateway.event.received for an EVENT from ingress. */
+static void s_system_received(broker_t *self, const wire_hdr_t *event, const zmq_msg_t *payload)
+{
+    if (system_event_is_system(event->event_type) ||
+        !s_system_wanted(self, SYSTEM_EVENT_RECEIVED))
+        return;
+    system_event_t in = {
+        .kind = SYSTEM_EVENT_RECEIVED,
+        .payload = zmq_msg_data((zmq_msg_t *)payload),
+        .payload_len = zmq_msg_size((zmq_msg_t *)payload),
+        .path = event->path,
+    };
+    s_system_event(self, &in);
 }
 
 /* Creates, registers and dispatches one job for target. */
@@ -808,7 +953,21 @@ oom:
 static void s_job_finish(broker_t *self, job_t *job, wire_hdr_t *result, zmq_msg_t *body)
 {
     const char *event_id = job->event_id ? job->event_id : "-";
-    if (job->sync) {
+    s_system_job(self, job, SYSTEM_EVENT_INVOKED, result, body, NULL);
+    if (job->sync && !result->ok && result->unauthorized) {
+        /* The authorizer denied the event: the worker's body is the 403's. */
+        log_info("sync event %s for %s/%s denied: %s", event_id, job->hdr.space,
+                 job->hdr.function_id, result->error ? result->error : "?");
+        wire_kvs_t headers = {0};
+        if (wire_kvs_add(&headers, "Content-Type", "application/json") < 0)
+            log_error("out of memory answering corr %llu", (unsigned long long)job->corr);
+        for (size_t i = 0; i < job->cors_headers.count; i++)
+            wire_kvs_add(&headers, job->cors_headers.items[i].key,
+                         job->cors_headers.items[i].value);
+        s_reply_send(self, job->ingress_id, job->ingress_id_len, job->corr, 403, &headers, body);
+        wire_kvs_clear(&headers);
+        metrics_event_processed(self->metrics, job->hdr.space, job->event_type);
+    } else if (job->sync) {
         if (result->ok) {
             /* Function headers first, then CORS, so ours are the last word. */
             for (size_t i = 0; i < job->cors_headers.count; i++)
@@ -845,9 +1004,15 @@ static void s_expire(broker_t *self, int64_t now)
         if (job->sync) {
             log_warn("sync call of %s/%s for event %s timed out (%s)", job->hdr.space,
                      job->hdr.function_id, job->event_id ? job->event_id : "-", where);
+            if (job->state == JOB_RUNNING)
+                s_system_job(self, job, SYSTEM_EVENT_INVOCATION_FAILED, NULL, NULL,
+                             "no result within the function timeout");
             s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
             metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
         } else if (job->delivery) {
+            if (job->state == JOB_RUNNING)
+                s_system_job(self, job, SYSTEM_EVENT_INVOCATION_FAILED, NULL, NULL,
+                             "no result within the function timeout");
             /* The lease ran out: the call is lost as far as we know, so it
              * counts as a failed attempt and is retried. */
             s_delivery_outcome(self, job->delivery, false, 0,
@@ -943,6 +1108,7 @@ static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *ev
         s_preflight(self, identity, event);
         return;
     }
+    s_system_received(self, event, payload);
 
     /* CORS headers for the actual response, decided once per EVENT. */
     wire_kvs_t cors = {0};
@@ -1246,6 +1412,9 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
         /* The group commit, then the calls it made possible. */
         s_commit(self);
         s_pump(self);
+        /* System events about the calls s_pump just started (a no-op
+         * when there are none), so they are due on the next pass. */
+        s_commit(self);
         metrics_backlog_set(self->metrics,
                             (long)(job_queue_size(self->queue) +
                                    delivery_sched_waiting(self->sched) +
