@@ -144,13 +144,16 @@ async function startCounter() {
   };
 }
 
-// The gateway's /metrics as {name: value} (samples without labels only;
-// labelled samples are summed under their name).
+// The gateway's /metrics as {name: value}: labelled samples are summed
+// under their name, and a metric declared (# TYPE) without any sample yet,
+// as a labelled counter is until its first increment, is 0.
 async function metrics(gw) {
   const res = await request(`${gw.configUrl}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.text}`);
   const m = {};
   for (const line of res.text.split('\n')) {
+    const declared = /^# TYPE (\S+)/.exec(line);
+    if (declared && !(declared[1] in m)) m[declared[1]] = 0;
     const x = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (x) m[x[1]] = (m[x[1]] || 0) + Number(x[3]);
   }

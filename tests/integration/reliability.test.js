@@ -348,9 +348,9 @@ test('dead letters API: inspect, replay one, delete one, purge a function; unkno
 
 // A function that can stall: while stalled it accepts calls and never
 // answers (the worker times them out). Counts calls open at once, and the
-// event IDs it answered 200.
+// event IDs it answered 200 and the highest attempt number among those.
 async function startStallable() {
-  const f = { stalled: true, open: 0, maxOpen: 0, calls: 0, delivered: new Set() };
+  const f = { stalled: true, open: 0, maxOpen: 0, calls: 0, delivered: new Set(), maxAttemptDelivered: 0 };
   const server = http.createServer((req, res) => {
     f.open++;
     f.maxOpen = Math.max(f.maxOpen, f.open);
@@ -360,6 +360,7 @@ async function startStallable() {
       f.calls++;
       if (f.stalled) return;
       f.delivered.add(req.headers['x-egw-event-id']);
+      f.maxAttemptDelivered = Math.max(f.maxAttemptDelivered, Number(req.headers['x-egw-delivery-attempt']));
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end('{}');
     });
@@ -415,6 +416,7 @@ test('overload: a hung function stays within its concurrency limit, the backlog 
   const again = await emit('overload.stalled', refused.map((r) => r.id), { concurrency: 16 });
   await waitFor(() => [...again.accepted].every((id) => stalled.delivered.has(id)),
     { timeoutMs: 60000, intervalMs: 200, what: 'the refused events, sent again, delivered' });
+  assert.ok(stalled.maxAttemptDelivered >= 2, 'calls that hung until the timeout counted as attempts');
   assert.deepEqual(await deadLetters('stalled'), []);
   const m2 = await metrics(gw);
   assert.equal(m2.eventgateway_events_dropped_total, 0, 'eventgateway_events_dropped_total');
