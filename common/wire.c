@@ -11,7 +11,7 @@
  * string "" is set and survives the round trip; NULL stays NULL.
  *
  *   header:  v t corr method path et eid origin cm ch attrs status hdrs cap name
- *            job sync space fid ftype prov params tmo att ok err
+ *            job sync space fid ftype prov params tmo att ok err aid atype aprov wres unauth
  *   payload: v kind eid et time src method path host hdrs query ctype body
  *
  * Key/value lists ("hdrs", "attrs", "params", "query") are one flat msgpack array of
@@ -196,6 +196,11 @@ static const s_field_t s_hdr_fields[] = {
     HF("att", F_U32, attempt),
     HF("ok", F_BOOL, ok),
     HF("err", F_STR, error),
+    HF("aid", F_STR, authorizer_id),
+    HF("atype", F_STR, authorizer_type),
+    HF("aprov", F_STR, authorizer_provider),
+    HF("wres", F_BOOL, want_result),
+    HF("unauth", F_BOOL, unauthorized),
 };
 #undef HF
 
@@ -220,8 +225,8 @@ static const s_field_t s_payload_fields[] = {
 #define NFIELDS(table) (sizeof(table) / sizeof((table)[0]))
 
 /* The seen-key bitmask in s_decode holds one bit per field. */
-_Static_assert(NFIELDS(s_hdr_fields) <= 32, "too many header fields for the seen mask");
-_Static_assert(NFIELDS(s_payload_fields) <= 32, "too many payload fields for the seen mask");
+_Static_assert(NFIELDS(s_hdr_fields) <= 64, "too many header fields for the seen mask");
+_Static_assert(NFIELDS(s_payload_fields) <= 64, "too many payload fields for the seen mask");
 
 #define FIELD(obj, f, T) ((T *)((char *)(obj) + (f)->offset))
 #define CFIELD(obj, f, T) ((const T *)((const char *)(obj) + (f)->offset))
@@ -683,7 +688,7 @@ static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fi
         goto fail;
     }
 
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     for (uint32_t i = 0; i < root->via.map.size; i++) {
         const msgpack_object_kv *kv = &root->via.map.ptr[i];
         key_name = NULL;
@@ -697,11 +702,11 @@ static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fi
         if (!f)
             continue; /* a newer peer's field */
         key_name = f->key;
-        if (seen & (1u << index)) {
+        if (seen & ((uint64_t)1 << index)) {
             why = "duplicate key";
             goto fail;
         }
-        seen |= 1u << index;
+        seen |= (uint64_t)1 << index;
         if (s_decode_field(&kv->val, obj, f, &why) != 0)
             goto fail;
     }
@@ -780,6 +785,9 @@ void wire_hdr_clear(wire_hdr_t *self)
     free(self->provider);
     wire_kvs_clear(&self->params);
     free(self->error);
+    free(self->authorizer_id);
+    free(self->authorizer_type);
+    free(self->authorizer_provider);
     memset(self, 0, sizeof *self);
 }
 

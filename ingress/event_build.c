@@ -918,6 +918,51 @@ static int s_fill_hdr(const event_build_input_t *in, const char *event_type, con
     return 0;
 }
 
+/* Appends ", value" to the entry already holding this header name. */
+static int s_join_value(wire_kv_t *kv, const char *value)
+{
+    size_t a = strlen(kv->value), b = strlen(value);
+    char *joined = realloc(kv->value, a + 2 + b + 1);
+    if (!joined)
+        return -1;
+    memcpy(joined + a, ", ", 2);
+    memcpy(joined + a + 2, value, b + 1);
+    kv->value = joined;
+    return 0;
+}
+
+/* The request an event came in, in the payload: method, path, host, headers
+ * (canonical names, repeats joined with ", ") and query. An HTTP payload is
+ * that request; a CloudEvent payload carries it too, for the event type's
+ * authorizer ({"event", "request"}) and the eventgateway.event.received
+ * system event's headers. */
+static int s_request_fields(const event_build_input_t *in, wire_payload_t *payload,
+                            event_build_error_t *err)
+{
+    payload->method = s_dup(in->method);
+    payload->path = s_dup(in->path);
+    payload->host = strdup(s_header(in, "Host") ? s_header(in, "Host") : "");
+    if (!payload->method || !payload->path || !payload->host)
+        return s_oom(err);
+    for (size_t i = 0; in->headers && i < in->headers->count; i++) {
+        char name[256];
+        event_build_canonical_header(in->headers->items[i].key, name, sizeof name);
+        const char *value = in->headers->items[i].value ? in->headers->items[i].value : "";
+        wire_kv_t *seen = NULL;
+        for (size_t k = 0; k < payload->headers.count; k++)
+            if (strcmp(payload->headers.items[k].key, name) == 0)
+                seen = &payload->headers.items[k];
+        if (seen ? s_join_value(seen, value) : wire_kvs_add(&payload->headers, name, value))
+            return s_oom(err);
+    }
+    for (size_t i = 0; in->query && i < in->query->count; i++) {
+        const wire_kv_t *q = &in->query->items[i];
+        if (wire_kvs_add(&payload->query, q->key, q->value ? q->value : "") < 0)
+            return s_oom(err);
+    }
+    return 0;
+}
+
 /* Modes 1-4 end here: reject system types, print the JSON, fill both frames. */
 static int s_finish(const event_build_input_t *in, cloudevent_t *ce, wire_hdr_t *hdr,
                     wire_payload_t *payload, event_build_error_t *err)
@@ -940,23 +985,12 @@ static int s_finish(const event_build_input_t *in, cloudevent_t *ce, wire_hdr_t 
     payload->event_time = strdup(ce->event_time);
     if (!payload->event_id || !payload->event_type || !payload->event_time)
         return s_oom(err);
+    if (s_request_fields(in, payload, err) < 0)
+        return -1;
     if (s_fill_hdr(in, ce->event_type, ce->event_id, hdr, err) < 0)
         return -1;
     /* For the router's subscription filters (see event_attrs.h). */
     return event_attrs_fill(ce->event, &hdr->attrs) < 0 ? s_oom(err) : 0;
-}
-
-/* Appends ", value" to the entry already holding this header name. */
-static int s_join_value(wire_kv_t *kv, const char *value)
-{
-    size_t a = strlen(kv->value), b = strlen(value);
-    char *joined = realloc(kv->value, a + 2 + b + 1);
-    if (!joined)
-        return -1;
-    memcpy(joined + a, ", ", 2);
-    memcpy(joined + a + 2, value, b + 1);
-    kv->value = joined;
-    return 0;
 }
 
 /* Mode 5: the raw request as a WIRE_KIND_HTTP payload. */
@@ -971,30 +1005,13 @@ static int s_http(const event_build_input_t *in, wire_hdr_t *hdr, wire_payload_t
     payload->event_type = strdup(EVENT_BUILD_HTTP_TYPE);
     payload->event_time = strdup(now);
     payload->source = strdup(EVENT_BUILD_SOURCE);
-    payload->method = s_dup(in->method);
-    payload->path = s_dup(in->path);
-    payload->host = strdup(s_header(in, "Host") ? s_header(in, "Host") : "");
     const char *ct = s_header(in, "Content-Type");
     payload->content_type = s_dup(ct);
     if (!payload->event_id || !payload->event_type || !payload->event_time || !payload->source ||
-        !payload->method || !payload->path || !payload->host || (ct && !payload->content_type))
+        (ct && !payload->content_type))
         return s_oom(err);
-    for (size_t i = 0; in->headers && i < in->headers->count; i++) {
-        char name[256];
-        event_build_canonical_header(in->headers->items[i].key, name, sizeof name);
-        const char *value = in->headers->items[i].value ? in->headers->items[i].value : "";
-        wire_kv_t *seen = NULL;
-        for (size_t k = 0; k < payload->headers.count; k++)
-            if (strcmp(payload->headers.items[k].key, name) == 0)
-                seen = &payload->headers.items[k];
-        if (seen ? s_join_value(seen, value) : wire_kvs_add(&payload->headers, name, value))
-            return s_oom(err);
-    }
-    for (size_t i = 0; in->query && i < in->query->count; i++) {
-        const wire_kv_t *q = &in->query->items[i];
-        if (wire_kvs_add(&payload->query, q->key, q->value ? q->value : "") < 0)
-            return s_oom(err);
-    }
+    if (s_request_fields(in, payload, err) < 0)
+        return -1;
     if (in->body_len > 0) {
         payload->body = malloc(in->body_len);
         if (!payload->body)

@@ -49,6 +49,7 @@ struct route_table {
     zhashx_t *async_prefix; /* "METHOD\x1fprefix" -> pathtree_t of s_async_t (patterns) */
     zlistx_t *filters;      /* every event_filter_t the targets point at, owned */
     zhashx_t *cors;  /* "METHOD" -> pathtree_t of cors_config_t */
+    zhashx_t *authorizers; /* "space\x1fevent_type" -> route_target_t (arena) */
     size_t loaded;
     size_t skipped;
 };
@@ -367,6 +368,57 @@ fail:
     return -1;
 }
 
+/* Loads the authorizer of every event type that has one: the broker names
+ * it in the JOB so the worker calls it before the function. An authorizer
+ * whose function is missing is logged and left out (the Configuration API
+ * refuses that; only a hand-edited row can do it). */
+static int s_load_authorizers(route_table_t *self, sqlite3 *db, zhashx_t *functions)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT space, name, authorizer_id FROM event_types"
+                           " WHERE authorizer_id IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_error("cannot read event types: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *space = s_col(st, 0), *name = s_col(st, 1), *auth = s_col(st, 2);
+        if (!space || !name || !auth)
+            continue;
+        char *fkey = zsys_sprintf("%s\x1f%s", space, auth);
+        if (!fkey)
+            goto fail;
+        s_function_t *fn = zhashx_lookup(functions, fkey);
+        zstr_free(&fkey);
+        if (!fn) {
+            log_warn("event type %s/%s: authorizer %s not loaded; its events are not authorized",
+                     space, name, auth);
+            continue;
+        }
+        route_target_t *t = arena_alloc(self->arena, sizeof *t);
+        char *key = zsys_sprintf("%s\x1f%s", space, name);
+        if (!t || !key) {
+            zstr_free(&key);
+            goto fail;
+        }
+        *t = (route_target_t){.space = fn->space, .function_id = fn->function_id,
+                              .function_type = fn->type, .provider = fn->provider};
+        zhashx_update(self->authorizers, key, t);
+        zstr_free(&key);
+    }
+    if (rc != SQLITE_DONE) {
+        log_error("cannot read event types: %s", sqlite3_errmsg(db));
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
 /* Parses a JSON array of strings into an arena array. Returns 0, -1 for a
  * bad value (row to skip), -2 when memory runs out. */
 static int s_string_array(arena_t *arena, const char *text, const char ***out, size_t *count)
@@ -487,12 +539,13 @@ route_table_t *route_table_new(sqlite3 *db)
     self->async_prefix = s_tree_hash_new();
     self->cors = s_tree_hash_new();
     self->filters = zlistx_new();
+    self->authorizers = zhashx_new(); /* values live in the arena */
     functions = zhashx_new();
     if (!self->arena || !self->sync || !self->async || !self->async_prefix || !self->cors ||
-        !self->filters || !functions)
+        !self->filters || !self->authorizers || !functions)
         goto fail;
     zlistx_set_destructor(self->filters, s_filter_free);
-    /* One read transaction: the three SELECTs see the same commit, so a
+    /* One read transaction: the SELECTs see the same commit, so a
      * subscription never refers to a function deleted in between. */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         log_error("cannot begin read: %s", sqlite3_errmsg(db));
@@ -500,7 +553,8 @@ route_table_t *route_table_new(sqlite3 *db)
     }
     in_txn = true;
     if (s_load_functions(self, db, functions) < 0 ||
-        s_load_subscriptions(self, db, functions) < 0 || s_load_cors(self, db) < 0)
+        s_load_subscriptions(self, db, functions) < 0 || s_load_cors(self, db) < 0 ||
+        s_load_authorizers(self, db, functions) < 0)
         goto fail;
     s_exec(db, "COMMIT");
     zhashx_destroy(&functions);
@@ -523,6 +577,7 @@ void route_table_destroy(route_table_t **self_p)
     zhashx_destroy(&self->async_prefix);
     zhashx_destroy(&self->cors);
     zlistx_destroy(&self->filters);
+    zhashx_destroy(&self->authorizers);
     arena_destroy(&self->arena);
     free(self);
     *self_p = NULL;
@@ -656,4 +711,23 @@ size_t route_table_loaded(const route_table_t *self)
 size_t route_table_skipped(const route_table_t *self)
 {
     return self->skipped;
+}
+
+const route_target_t *route_table_authorizer(route_table_t *self, const char *space,
+                                             const char *event_type)
+{
+    if (!space || !event_type || zhashx_size(self->authorizers) == 0)
+        return NULL;
+    char buf[ROUTE_KEY_STACK];
+    size_t a = strlen(space), b = strlen(event_type);
+    char *key = a + b + 2 <= sizeof buf ? buf : malloc(a + b + 2);
+    if (!key)
+        return NULL;
+    memcpy(key, space, a);
+    key[a] = '\x1f';
+    memcpy(key + a + 1, event_type, b + 1);
+    const route_target_t *t = zhashx_lookup(self->authorizers, key);
+    if (key != buf)
+        free(key);
+    return t;
 }

@@ -38,9 +38,10 @@ typedef struct {
     const route_target_t **items;
 } route_targets_t;
 
-/* Reads functions, subscriptions and cors in one read transaction and builds
- * a snapshot. Returns NULL (after logging why) only when the database
- * cannot be read or memory runs out. Caller destroys the result. */
+/* Reads functions, subscriptions, cors and the event types' authorizers in
+ * one read transaction and builds a snapshot. Returns NULL (after logging
+ * why) only when the database cannot be read or memory runs out. Caller
+ * destroys the result. */
 route_table_t *route_table_new(sqlite3 *db);
 /* NULL-safe; clears *self_p. */
 void route_table_destroy(route_table_t **self_p);
@@ -83,6 +84,11 @@ const route_target_t *route_table_async_first(route_table_t *self, const wire_hd
                                               pathtree_params_t *params, route_async_iter_t *it);
 /* The next subscriber, or NULL when the walk is over. */
 const route_target_t *route_table_async_next(route_async_iter_t *it);
+/* The authorizer function of event type event_type in space (the event
+ * type's authorizerId), or NULL when it has none or the function is not
+ * loaded. Only space, function_id, function_type and provider are set. */
+const route_target_t *route_table_authorizer(route_table_t *self, const char *space,
+                                             const char *event_type);
 /* The CORS configuration for (method, path), or NULL. */
 const cors_config_t *route_table_cors(route_table_t *self, const char *method, const char *path);
 

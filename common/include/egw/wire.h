@@ -110,6 +110,16 @@ typedef struct {
                           * event's id. Both become X-Egw-* request headers. */
     bool ok;             /* RESULT: the call succeeded (and, if sync, its reply parsed) */
     char *error;         /* RESULT: why it failed, when !ok */
+
+    /* Authorizers and system events (workers/authorizer.h, router/system_events.h) */
+    char *authorizer_id;       /* JOB: the event type's authorizer function, or NULL: the
+                                * worker calls it first and the function only if allowed */
+    char *authorizer_type;     /* JOB: the authorizer's function type */
+    char *authorizer_provider; /* JOB: the authorizer's provider object as JSON text */
+    bool want_result;          /* JOB (async): put the function's response body in RESULT,
+                                * for an eventgateway.function.invoked subscriber */
+    bool unauthorized;         /* RESULT: the authorizer denied the event (ok=false, status
+                                * 403, error "unauthorized: ..."; sync: body is the 403 body) */
 } wire_hdr_t;
 
 /* Encodes self into a newly malloc'd buffer (*out, *out_len); caller frees it.
