@@ -9,6 +9,7 @@
 #include "../workers/event_json.h"
 
 #include "egw/log.h"
+#include "egw/opts.h"
 #include "egw/wire.h"
 
 #include <ctype.h>
@@ -70,8 +71,10 @@ static void s_add_text(cJSON *o, const char *name, sqlite3_stmt *st, int col)
 }
 
 /* The event as the function received it: CloudEvents as sent, an HTTP
- * request as the http.request event the worker builds. A payload that
- * cannot be rebuilt is shown as null rather than failing the request. */
+ * request as the http.request event the worker builds (in the CloudEvents
+ * version the workers are set to: they share EGW_HTTP_EVENT_VERSION with
+ * the router through supervisord's environment). A payload that cannot be
+ * rebuilt is shown as null rather than failing the request. */
 static cJSON *s_event(sqlite3_stmt *st)
 {
     wire_payload_t payload;
@@ -83,7 +86,11 @@ static cJSON *s_event(sqlite3_stmt *st)
         return cJSON_CreateNull();
     if (delivery_params_parse((const char *)sqlite3_column_text(st, 12), &params) == 0) {
         size_t len = 0;
-        char *text = event_json_build(&payload, &params, &len, err, sizeof err);
+        event_json_version_t version;
+        if (event_json_version_parse(opts_pick(NULL, "EGW_HTTP_EVENT_VERSION", "0.1"), &version) !=
+            0)
+            event_json_version_parse("0.1", &version);
+        char *text = event_json_build_as(&payload, &params, version, &len, err, sizeof err);
         if (text) {
             event = cJSON_ParseWithLength(text, len);
             if (!event) /* not JSON after all: show the text */

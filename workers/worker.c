@@ -550,6 +550,11 @@ int worker_run(worker_t *self, int stop_fd)
             drain_until = clock_mono_ms() + WORKER_DRAIN_MS;
             log_info("stopping: %zu calls in flight, waiting up to %d ms",
                      invoke_running(self->invoke), WORKER_DRAIN_MS);
+            /* READY with no capacity: the router sends no more jobs, which
+             * we would only refuse (each refusal would cost a delivery an
+             * attempt), and still takes the RESULTs of the running ones. */
+            wire_hdr_t ready = {.type = WIRE_READY, .capacity = 0, .name = self->name};
+            s_send(self, &ready, "", 0);
         }
         invoke_dispatch(self->invoke, items + 2, n - 2);
         if (items[0].revents & ZMQ_POLLIN && s_read_router(self) != 0)
