@@ -53,10 +53,10 @@ function post(agent, url, body, timeoutMs) {
 // deadlineMs passes. Only a 202 makes an event accepted.
 // Returns {accepted: Set of ids, unaccepted: [ids], statuses: {status: n},
 // refusals: [{id, status, retryAfter, text}] (non-202 answers, first 1000),
-// requests}.
+// requests}. data is merged into every event's data.
 async function produce({
   eventsUrl, ids, eventType, concurrency = 32, retry = true, deadlineMs = 120000,
-  timeoutMs = 20000, retryPauseMs = 50, onAccepted = null,
+  timeoutMs = 20000, retryPauseMs = 50, onAccepted = null, data = {},
 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL('/', eventsUrl);
@@ -67,7 +67,7 @@ async function produce({
   async function lane() {
     while (next < ids.length) {
       const id = ids[next++];
-      const body = Buffer.from(JSON.stringify(cloudEvent(eventType, id)));
+      const body = Buffer.from(JSON.stringify(cloudEvent(eventType, id, data)));
       for (;;) {
         const r = await post(agent, url, body, timeoutMs);
         out.requests++;

@@ -25,6 +25,7 @@ const {
 const { metrics, produce } = require('./producer.js');
 
 const BACKLOG = 300;
+const BACKLOG_BYTES = 1 << 20; // far above the other tests' small events
 const FUNCTION_CONCURRENCY = 16;
 const FUNCTION_TIMEOUT_MS = 2000;
 const S = '/v1/spaces/default';
@@ -37,6 +38,7 @@ const ref = useGateway({
     EGW_RETRY_BASE_MS: '100',
     EGW_RETRY_CAP_MS: '1000',
     EGW_BACKLOG_EVENTS: String(BACKLOG),
+    EGW_BACKLOG_BYTES: String(BACKLOG_BYTES),
     EGW_FUNCTION_CONCURRENCY: String(FUNCTION_CONCURRENCY),
     EGW_WORKER_CONCURRENCY: '16',
   },
@@ -420,6 +422,36 @@ test('overload: a hung function stays within its concurrency limit, the backlog 
   assert.deepEqual(await deadLetters('stalled'), []);
   const m2 = await metrics(gw);
   assert.equal(m2.eventgateway_events_dropped_total, 0, 'eventgateway_events_dropped_total');
+}));
+
+test('the backlog bound on payload bytes answers 503 too; every event answered 202 is delivered', g(async () => {
+  const gw = ref.gw;
+  const bulky = await startStallable();
+  await wire('bulky', 'overload.bulky', bulky);
+  const pad = 'x'.repeat(100 * 1024); // 30 events of 100 KiB: 3 MiB against a 1 MiB bound
+  const sent = await produce({
+    eventsUrl: gw.eventsUrl, ids: newIds('bulky', 30), eventType: 'overload.bulky', concurrency: 4, retry: false,
+    data: { pad },
+  });
+  assert.ok(sent.accepted.size >= 1, `an empty backlog accepts an event: ${JSON.stringify(sent.statuses)}`);
+  assert.ok(sent.refusals.length > 0, `a ${BACKLOG_BYTES}-byte bound refuses 3 MiB of events: ${JSON.stringify(sent.statuses)}`);
+  for (const r of sent.refusals) {
+    assert.equal(r.status, 503, `refused with 503: ${JSON.stringify(r)}`);
+    assert.equal(r.retryAfter, '1', `Retry-After: 1 on a refusal: ${JSON.stringify(r)}`);
+  }
+  bulky.stalled = false;
+  await waitFor(() => [...sent.accepted].every((id) => bulky.delivered.has(id)),
+    { timeoutMs: 30000, intervalMs: 200, what: 'every accepted bulky event delivered' });
+  const m = await metrics(gw);
+  assert.equal(m.eventgateway_events_dropped_total, 0, 'eventgateway_events_dropped_total');
+}));
+
+test('an async event nobody subscribed to is answered 202 and nothing is stored', g(async () => {
+  await ref.gw.createEventType('rel.nobody');
+  const ids = newIds('nobody', 5);
+  await emit('rel.nobody', ids);
+  assert.deepEqual(sqliteRows("select count(*) from deliveries where event_type = 'rel.nobody'"), ['0']);
+  assert.deepEqual(sqliteRows("select count(*) from dead_letters where event_type = 'rel.nobody'"), ['0']);
 }));
 
 test('SIGTERM restarts of the router, the workers and the ingress lose nothing answered 202', g(async (t) => {
