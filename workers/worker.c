@@ -9,12 +9,14 @@
  * router has then written the job off already). */
 #include "worker.h"
 
+#include "authorizer.h"
 #include "event_json.h"
 #include "invoke.h"
 #include "provider.h"
 #include "reply_parse.h"
 
 #include "egw/clock.h"
+#include "egw/jsontext.h"
 #include "egw/log.h"
 #include "egw/wire.h"
 
@@ -60,9 +62,36 @@ typedef struct {
     worker_t *worker;
     uint64_t job_id;
     bool sync;
+    bool want_result; /* async: RESULT carries the response body (system events) */
     unsigned generation;
-    const provider_t *provider;
+    const provider_t *provider; /* of the call in flight */
+
+    /* A JOB naming an authorizer runs two calls: the authorizer first
+     * (authorizing), then, if it allows the event, the function with the
+     * authorization attached (s_authorized). What the second call needs
+     * waits here meanwhile. */
+    bool authorizing;
+    char *authorizer_id;
+    const provider_t *fn_provider;
+    cJSON *fn_cfg;
+    char *event; /* the event for the function, before the authorization */
+    size_t event_len;
+    char *event_id;
+    uint32_t attempt;
+    uint32_t timeout_ms; /* for both calls together */
+    int64_t started_ms;
 } s_job_t;
+
+static void s_job_free(s_job_t *job)
+{
+    if (!job)
+        return;
+    cJSON_Delete(job->fn_cfg);
+    free(job->event);
+    free(job->event_id);
+    free(job->authorizer_id);
+    free(job);
+}
 
 /* The one builder of outgoing messages: [header][body]. */
 static int s_send(worker_t *self, const wire_hdr_t *hdr, const void *body, size_t len)
@@ -245,12 +274,18 @@ static void s_send_sync_reply(worker_t *self, uint64_t job_id, const provider_t 
     reply_parse_clear(&reply);
 }
 
+static void s_authorized(worker_t *self, s_job_t *job, const invoke_result_t *res);
+
 static void s_job_done(void *arg, const invoke_result_t *res)
 {
     s_job_t *job = arg;
     worker_t *self = job->worker;
     if (job->generation != self->generation)
         goto done; /* the connection this job came on is gone */
+    if (job->authorizing) {
+        s_authorized(self, job, res); /* frees or reuses job */
+        return;
+    }
     char err[256];
     if (!res->transferred) {
         s_send_failure(self, job->job_id, res->error);
@@ -263,11 +298,16 @@ static void s_job_done(void *arg, const invoke_result_t *res)
     } else {
         wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job->job_id, .ok = true,
                           .status = (int)res->http_status};
-        s_send(self, &hdr, "", 0);
+        /* The body only when an eventgateway.function.invoked subscriber
+         * wants it as "result"; otherwise nobody reads it. */
+        if (job->want_result)
+            s_send(self, &hdr, res->body, res->body_len);
+        else
+            s_send(self, &hdr, "", 0);
     }
     log_debug("job %llu done", (unsigned long long)job->job_id);
 done:
-    free(job);
+    s_job_free(job);
 }
 
 /* Appends X-Egw-Event-Id and X-Egw-Delivery-Attempt to *headers. A JOB
@@ -295,6 +335,158 @@ static int s_add_delivery_headers(struct curl_slist **headers, const char *event
     return 0;
 }
 
+/* Starts one HTTP call for job: provider with its configuration cfg sends
+ * body[0..body_len), which it takes (freed on failure too). Every call
+ * carries the event id and the attempt number, so a function can recognise
+ * a redelivery (at-least-once, docs/reliability.md). Returns 0, or -1 with
+ * a reason in err (done() will not run). */
+static int s_call_start(worker_t *self, s_job_t *job, const provider_t *provider, const cJSON *cfg,
+                        char *body, size_t body_len, uint32_t timeout_ms, char *err,
+                        size_t errlen)
+{
+    struct curl_slist *headers = NULL;
+    /* a function's own "timeout" only ever shortens the router's */
+    invoke_call_t *call = invoke_call_new(self->invoke, provider_timeout_ms(cfg, timeout_ms),
+                                          s_job_done, job);
+    if (!call) {
+        snprintf(err, errlen, "cannot create HTTP call");
+        goto fail;
+    }
+    if (s_add_delivery_headers(&headers, job->event_id, job->attempt) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (provider->prepare(invoke_call_easy(call), cfg, body, body_len, &headers, err, errlen) != 0)
+        goto fail;
+    job->provider = provider;
+    /* invoke owns body and headers from here, even on failure. */
+    if (invoke_call_start(self->invoke, &call, body, headers) != 0) {
+        snprintf(err, errlen, "cannot start HTTP call");
+        return -1;
+    }
+    return 0;
+fail:
+    invoke_call_destroy(self->invoke, &call);
+    curl_slist_free_all(headers);
+    free(body);
+    return -1;
+}
+
+/* RESULT for an event the authorizer denied: ok=false, status 403 and the
+ * unauthorized flag, which the router answers with 403 (sync) or moves to
+ * the dead letters without retrying (async). detail (the RESULT error: logs
+ * and dead letters) may say more than client_reason (the 403 body): an
+ * unreachable authorizer's address is no business of the client's. */
+static void s_send_unauthorized(worker_t *self, const s_job_t *job, const char *client_reason,
+                                const char *detail)
+{
+    char error[512], message[512];
+    snprintf(error, sizeof(error), AUTHORIZER_DENIED_PREFIX "%s", detail);
+    snprintf(message, sizeof(message), AUTHORIZER_DENIED_PREFIX "%s", client_reason);
+    wire_hdr_t hdr = {.type = WIRE_RESULT, .job_id = job->job_id, .ok = false, .status = 403,
+                      .unauthorized = true, .error = error};
+    log_info("job %llu: authorizer %s denied event %s: %s", (unsigned long long)job->job_id,
+             job->authorizer_id ? job->authorizer_id : "?", job->event_id ? job->event_id : "?",
+             detail);
+    jsontext_buf_t body = {0};
+    if (job->sync) {
+        jsontext_puts(&body, "{\"errors\":[{\"message\":");
+        jsontext_put_cstr(&body, message);
+        jsontext_puts(&body, "}]}");
+    }
+    size_t len = 0;
+    char *text = jsontext_take(&body, &len);
+    s_send(self, &hdr, text ? text : "", text ? len : 0);
+    free(text);
+}
+
+/* The authorizer's call ended: a denial answers RESULT 403; an allowed
+ * event goes on to the function with the authorization attached, reusing
+ * job, within what is left of the JOB's timeout. */
+static void s_authorized(worker_t *self, s_job_t *job, const invoke_result_t *res)
+{
+    char err[256];
+    authorizer_verdict_t verdict = {0};
+    bool answered = false;
+    if (!res->transferred) {
+        /* Cancelled because this worker stops: the router retries it. */
+        if (self->stopping) {
+            s_send_failure(self, job->job_id, res->error);
+            goto done;
+        }
+        authorizer_verdict_deny(&verdict, res->error);
+    } else if (job->provider->check(res->easy, res->http_status, res->body, res->body_len, err,
+                                    sizeof(err)) != 0) {
+        authorizer_verdict_deny(&verdict, err);
+    } else {
+        answered = true;
+        authorizer_verdict_parse(res->body, res->body_len, &verdict);
+    }
+    if (!verdict.allowed) {
+        s_send_unauthorized(self, job, answered ? verdict.reason : "authorizer call failed",
+                            verdict.reason);
+        goto done;
+    }
+    size_t len = 0;
+    char *event = authorizer_attach(job->event, job->event_len, &verdict, &len, err, sizeof(err));
+    if (!event) {
+        s_send_failure(self, job->job_id, err);
+        goto done;
+    }
+    if (self->stopping) {
+        free(event);
+        s_send_failure(self, job->job_id, "worker shutting down");
+        goto done;
+    }
+    log_debug("job %llu: authorizer %s allowed principal %s", (unsigned long long)job->job_id,
+              job->authorizer_id ? job->authorizer_id : "?", verdict.principal_id);
+    job->authorizing = false;
+    free(job->event);
+    job->event = NULL;
+    int64_t elapsed = clock_mono_ms() - job->started_ms;
+    uint32_t left = elapsed < (int64_t)job->timeout_ms ? job->timeout_ms - (uint32_t)elapsed : 1;
+    if (s_call_start(self, job, job->fn_provider, job->fn_cfg, event, len, left, err,
+                     sizeof(err)) == 0) {
+        authorizer_verdict_clear(&verdict);
+        return; /* job lives on with the function call */
+    }
+    s_send_failure(self, job->job_id, err);
+done:
+    authorizer_verdict_clear(&verdict);
+    s_job_free(job);
+}
+
+/* Starts the authorizer call of job (whose event, function provider and
+ * configuration wait in it). Returns 0 when it runs; -1 when the event is
+ * denied at once (the RESULT is sent; the caller frees job). */
+static int s_authorizer_start(worker_t *self, s_job_t *job, const wire_hdr_t *hdr,
+                              const wire_payload_t *payload)
+{
+    char why[256] = "";
+    const provider_t *provider = provider_lookup(hdr->authorizer_type);
+    cJSON *cfg = hdr->authorizer_provider ? cJSON_Parse(hdr->authorizer_provider) : NULL;
+    char *body = NULL;
+    size_t body_len = 0;
+    int rc = -1;
+    if (!provider)
+        snprintf(why, sizeof(why), "authorizer function type %s is not supported by this worker",
+                 hdr->authorizer_type);
+    else if (!cJSON_IsObject(cfg))
+        snprintf(why, sizeof(why), "authorizer provider is not a JSON object");
+    else if ((body = authorizer_request_build(payload, job->event, job->event_len, &body_len, why,
+                                              sizeof(why))))
+        rc = s_call_start(self, job, provider, cfg, body, body_len, job->timeout_ms, why,
+                          sizeof(why));
+    cJSON_Delete(cfg);
+    if (rc == 0)
+        return 0;
+    authorizer_verdict_t verdict = {0};
+    authorizer_verdict_deny(&verdict, why);
+    s_send_unauthorized(self, job, "authorizer call failed", verdict.reason);
+    authorizer_verdict_clear(&verdict);
+    return -1;
+}
+
 /* Starts one JOB, or answers RESULT ok=false at once when it cannot run. */
 static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body, size_t len)
 {
@@ -303,8 +495,6 @@ static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body,
     cJSON *provider_cfg = NULL;
     char *event = NULL;
     size_t event_len = 0;
-    struct curl_slist *headers = NULL;
-    invoke_call_t *call = NULL;
     s_job_t *job = NULL;
 
     if (self->stopping) {
@@ -341,46 +531,50 @@ static void s_job_start(worker_t *self, const wire_hdr_t *hdr, const void *body,
         snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
+    const char *event_id = hdr->event_id ? hdr->event_id : payload.event_id;
     *job = (s_job_t){.worker = self, .job_id = hdr->job_id, .sync = hdr->sync,
-                     .generation = self->generation, .provider = provider};
-    uint32_t timeout = hdr->timeout_ms ? hdr->timeout_ms : WORKER_DEFAULT_TIMEOUT_MS;
-    timeout = provider_timeout_ms(provider_cfg, timeout); /* a function's own "timeout" */
-    call = invoke_call_new(self->invoke, timeout, s_job_done, job);
-    if (!call) {
-        snprintf(err, sizeof(err), "cannot create HTTP call");
-        goto fail;
-    }
-    /* Every call carries the event id and the attempt number, so a
-     * function can recognise a redelivery (at-least-once, docs/reliability.md). */
-    if (s_add_delivery_headers(&headers, hdr->event_id ? hdr->event_id : payload.event_id,
-                               hdr->attempt) != 0) {
+                     .want_result = hdr->want_result, .generation = self->generation,
+                     .provider = provider, .attempt = hdr->attempt,
+                     .timeout_ms = hdr->timeout_ms ? hdr->timeout_ms : WORKER_DEFAULT_TIMEOUT_MS,
+                     .started_ms = clock_mono_ms()};
+    job->event_id = strdup(event_id ? event_id : "");
+    if (!job->event_id) {
         snprintf(err, sizeof(err), "out of memory");
         goto fail;
     }
-    if (provider->prepare(invoke_call_easy(call), provider_cfg, event, event_len, &headers, err,
-                          sizeof(err)) != 0)
-        goto fail;
-    log_debug("job %llu: %s %s function %s event %s", (unsigned long long)hdr->job_id,
+    log_debug("job %llu: %s %s function %s event %s%s%s", (unsigned long long)hdr->job_id,
               hdr->sync ? "sync" : "async", provider->type,
-              hdr->function_id ? hdr->function_id : "?", payload.event_id ? payload.event_id : "?");
-    /* invoke owns event and headers from here, even on failure. */
-    int rc = invoke_call_start(self->invoke, &call, event, headers);
-    event = NULL;
-    headers = NULL;
-    if (rc != 0) {
-        snprintf(err, sizeof(err), "cannot start HTTP call");
-        goto fail;
+              hdr->function_id ? hdr->function_id : "?", job->event_id,
+              hdr->authorizer_type ? ", authorizer " : "",
+              hdr->authorizer_type ? (hdr->authorizer_id ? hdr->authorizer_id : "?") : "");
+    if (hdr->authorizer_type) {
+        /* The function call waits for the authorizer's verdict. */
+        job->authorizing = true;
+        job->authorizer_id = hdr->authorizer_id ? strdup(hdr->authorizer_id) : NULL;
+        job->fn_provider = provider;
+        job->fn_cfg = provider_cfg;
+        provider_cfg = NULL;
+        job->event = event;
+        job->event_len = event_len;
+        event = NULL;
+        if (s_authorizer_start(self, job, hdr, &payload) != 0)
+            s_job_free(job);
+        wire_payload_clear(&payload);
+        return;
     }
+    int rc = s_call_start(self, job, provider, provider_cfg, event, event_len, job->timeout_ms,
+                          err, sizeof(err));
+    event = NULL; /* s_call_start took it */
+    if (rc != 0)
+        goto fail;
     cJSON_Delete(provider_cfg);
     wire_payload_clear(&payload);
     return;
 
 fail:
     s_send_failure(self, hdr->job_id, err);
-    invoke_call_destroy(self->invoke, &call);
-    curl_slist_free_all(headers);
     free(event);
-    free(job);
+    s_job_free(job);
     cJSON_Delete(provider_cfg);
     wire_payload_clear(&payload);
 }

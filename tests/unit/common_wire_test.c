@@ -51,7 +51,11 @@ static bool s_hdr_eq(const wire_hdr_t *a, const wire_hdr_t *b)
            s_str_eq(a->space, b->space) && s_str_eq(a->function_id, b->function_id) &&
            s_str_eq(a->function_type, b->function_type) && s_str_eq(a->provider, b->provider) &&
            s_kvs_eq(&a->params, &b->params) && a->timeout_ms == b->timeout_ms &&
-           a->ok == b->ok && s_str_eq(a->error, b->error);
+           a->ok == b->ok && s_str_eq(a->error, b->error) &&
+           s_str_eq(a->authorizer_id, b->authorizer_id) &&
+           s_str_eq(a->authorizer_type, b->authorizer_type) &&
+           s_str_eq(a->authorizer_provider, b->authorizer_provider) &&
+           a->want_result == b->want_result && a->unauthorized == b->unauthorized;
 }
 
 static bool s_payload_eq(const wire_payload_t *a, const wire_payload_t *b)
@@ -230,6 +234,12 @@ static void s_test_hdr_roundtrips(void)
     s_hdr_roundtrip(&h);
     h.sync = false; /* async JOB: "sync" omitted, decodes as false */
     s_hdr_roundtrip(&h);
+    /* A JOB naming its event type's authorizer and asking for the body. */
+    h.authorizer_id = "auth";
+    h.authorizer_type = "http";
+    h.authorizer_provider = "{\"url\":\"http://127.0.0.1:9/auth\"}";
+    h.want_result = true;
+    s_hdr_roundtrip(&h);
     wire_kvs_clear(&h.params);
 
     memset(&h, 0, sizeof h);
@@ -246,6 +256,10 @@ static void s_test_hdr_roundtrips(void)
     h.job_id = 6;
     h.ok = false;
     h.error = "function call failed: timeout after 30000 ms";
+    s_hdr_roundtrip(&h);
+    h.status = 403; /* an authorizer's denial */
+    h.unauthorized = true;
+    h.error = "unauthorized: token expired";
     s_hdr_roundtrip(&h);
 
     memset(&h, 0, sizeof h);
