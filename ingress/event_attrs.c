@@ -80,7 +80,12 @@ static int s_fill_v01(const cJSON *event, wire_kvs_t *attrs)
     cJSON_ArrayForEach(item, ext)
     {
         char name[ATTR_NAME_MAX + 1];
-        if (item->string && s_lower_name(item->string, name) && s_add(attrs, name, item, true) < 0)
+        /* An extension named "Type" (or id, data) must not pose as the core
+         * attribute that attrs never carries (found by tests/fuzz). */
+        if (!item->string || !s_lower_name(item->string, name) || strcmp(name, "type") == 0 ||
+            strcmp(name, "id") == 0 || strcmp(name, "data") == 0)
+            continue;
+        if (s_add(attrs, name, item, true) < 0)
             return -1;
     }
     return 0;

@@ -3,7 +3,9 @@
  * does on create and update: event types and functions with and without a
  * required name, subscriptions (filters and type patterns included) and
  * CORS settings; accepted subscriptions and CORS settings also get their
- * reference identifiers computed.
+ * reference identifiers computed, and an accepted subscription filter is
+ * loaded back from its stored text and matched as the router does
+ * (router/event_filter.c).
  *
  * Input: the body as is, so the seed corpus is the reference's example
  * bodies. Properties: every refusal is CONFIG_INVALID (or CONFIG_INTERNAL)
@@ -13,6 +15,7 @@
 #include "fuzz.h"
 
 #include "config_parse.h"
+#include "event_filter.h"
 
 #include <cjson/cJSON.h>
 
@@ -84,6 +87,24 @@ static void s_subscription(const cJSON *body)
                                             sub.method);
     FUZZ_CHECK(id && *id);
     free(id);
+    if (event_filter_is_type_pattern(sub.event_type)) {
+        size_t prefix = event_filter_pattern_prefix(sub.event_type);
+        FUZZ_CHECK(prefix < strlen(sub.event_type));
+        event_filter_type_matches(sub.event_type, "user.created");
+    }
+    if (sub.filter) {
+        /* What the route table does with the stored text. */
+        char msg[256];
+        event_filter_t *filter = event_filter_new(sub.filter, msg, sizeof msg);
+        FUZZ_CHECK(filter);
+        wire_hdr_t event = {.type = WIRE_EVENT, .event_type = "user.created", .event_id = "1"};
+        FUZZ_CHECK(wire_kvs_add(&event.attrs, "source", "/crm") == 0);
+        FUZZ_CHECK(wire_kvs_add(&event.attrs, "subject", "report.png") == 0);
+        event_filter_match(filter, &event);
+        wire_kvs_clear(&event.attrs);
+        event_filter_destroy(&filter);
+        FUZZ_CHECK(!filter);
+    }
     config_parse_subscription_clear(&sub);
 }
 
