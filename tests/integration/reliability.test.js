@@ -48,6 +48,8 @@ after(async () => {
 });
 
 const g = (f) => withLogs(() => ref.gw, f);
+// supervisorctl through deploy/egw, without blocking this process's servers.
+const ctl = (...args) => run(path.join(ROOT, 'deploy', 'egw'), ['ctl', ...args], { env: ref.gw.env, timeoutMs: 60000 });
 
 const newIds = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}-${i}-${crypto.randomUUID()}`);
 const eventIdOf = (call) => call.headers['x-egw-event-id'];
@@ -454,10 +456,39 @@ test('an async event nobody subscribed to is answered 202 and nothing is stored'
   assert.deepEqual(sqliteRows("select count(*) from dead_letters where event_type = 'rel.nobody'"), ['0']);
 }));
 
+test('a frozen worker (SIGSTOP): its calls are made again; its late results after SIGCONT break nothing', g(async () => {
+  await wire('slow', 'rel.slow', await startFunction(async () => {
+    await sleep(300);
+    return { statusCode: 200 };
+  }));
+  const name = 'egw-worker:egw-worker-0';
+  const pid = Number((await ctl('pid', name)).stdout.trim());
+  assert.ok(pid > 0, `pid of ${name}`);
+  const ids = newIds('slow', 200);
+  const production = emit('rel.slow', ids);
+  await waitFor(() => fns.slow.calls.length >= 30, { timeoutMs: 30000, what: '30 calls to slow' });
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await sleep(5000); // past the heartbeat deadline (3 s) and the lease (2 s + grace)
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await production;
+  const delivered = (list) => list.every((id) => callsOf(fns.slow, id).length > 0);
+  await waitFor(() => delivered(ids), { timeoutMs: 60000, intervalMs: 200, what: 'every slow event delivered' });
+  // Late RESULTs must not have broken the per-function accounting: more
+  // events than the function's concurrency limit still go through.
+  const more = newIds('slow-after', 3 * FUNCTION_CONCURRENCY);
+  await emit('rel.slow', more);
+  await waitFor(() => delivered(more), { timeoutMs: 60000, intervalMs: 200, what: 'events after SIGCONT delivered' });
+  await waitFor(() => sqliteRows("select count(*) from deliveries where function_id = 'slow'")[0] === '0',
+    { timeoutMs: 10000, what: 'no pending slow deliveries left' });
+  assert.deepEqual(await deadLetters('slow'), []);
+}));
+
 test('SIGTERM restarts of the router, the workers and the ingress lose nothing answered 202', g(async (t) => {
   const gw = ref.gw;
   await wire('steady', 'rel.steady', await startFunction());
-  const ctl = (...args) => run(path.join(ROOT, 'deploy', 'egw'), ['ctl', ...args], { env: gw.env, timeoutMs: 60000 });
   const ids = newIds('steady', 1500);
   let acceptedSoFar = 0;
   const production = produce({
