@@ -39,6 +39,12 @@ typedef struct {
      * length in *reply_len, or NULL when memory runs out. When NULL, the
      * body itself is the reply object. */
     char *(*sync_reply)(const char *body, size_t len, size_t *reply_len);
+
+    /* Optional. The status RESULT reports for a call check() failed, which
+     * the router's retry rules key on (429 and 5xx are retried, most other
+     * 4xx are not). For services whose throttling answers 400, as AWS's
+     * JSON APIs do. When NULL, the HTTP status. */
+    int (*failure_status)(CURL *easy, long http_status, const char *body, size_t len);
 } provider_t;
 
 /* The provider for a function type, or NULL when this worker has none. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* A credentials file larger than this is refused rather than read. */
 #define AWS_CREDENTIALS_FILE_MAX (1024 * 1024)
@@ -180,27 +181,34 @@ const char *aws_credentials_location(char *path, size_t pathlen)
 }
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL with errno
- * set (EFBIG when over the limit). */
+ * set (EFBIG when over the limit). Sized by fstat, as it runs per call. */
 static char *s_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    char *buf = malloc(AWS_CREDENTIALS_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, AWS_CREDENTIALS_FILE_MAX + 1, f) : 0;
-    int failed = !buf || ferror(f);
+    struct stat st;
+    char *buf = NULL;
+    int e = 0;
+    if (fstat(fileno(f), &st) != 0) {
+        e = errno;
+    } else if (st.st_size > AWS_CREDENTIALS_FILE_MAX) {
+        e = EFBIG;
+    } else if (!(buf = malloc((size_t)st.st_size + 1))) {
+        e = ENOMEM;
+    } else {
+        size_t n = fread(buf, 1, (size_t)st.st_size, f);
+        if (ferror(f)) {
+            e = EIO;
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = '\0';
+        }
+    }
     fclose(f);
-    if (failed) {
-        free(buf);
-        errno = buf ? EIO : ENOMEM;
-        return NULL;
-    }
-    if (n > AWS_CREDENTIALS_FILE_MAX) {
-        free(buf);
-        errno = EFBIG;
-        return NULL;
-    }
-    buf[n] = '\0';
+    if (!buf)
+        errno = e;
     return buf;
 }
 
@@ -399,34 +407,85 @@ static void s_json_text(const cJSON *obj, const char *name, char *out, size_t ou
     snprintf(out, outlen, "%s", cJSON_IsString(item) ? item->valuestring : "");
 }
 
+/* The error code of an AWS error answer, without namespace, into type:
+ * from x-amzn-ErrorType ("ResourceNotFoundException:http://..."), else the
+ * JSON body's __type ("com.amazonaws.sqs#QueueDoesNotExist"); and its
+ * message into message. Either may come out "". */
+static void s_error_details(CURL *easy, const char *body, size_t len, char *type, size_t typelen,
+                            char *message, size_t messagelen)
+{
+    char raw[128] = "";
+    message[0] = '\0';
+    struct curl_header *h = NULL;
+    if (curl_easy_header(easy, "x-amzn-ErrorType", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+        snprintf(raw, sizeof(raw), "%s", h->value);
+    cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
+    if (cJSON_IsObject(root)) {
+        if (!raw[0])
+            s_json_text(root, "__type", raw, sizeof(raw));
+        s_json_text(root, "message", message, messagelen);
+        if (!message[0])
+            s_json_text(root, "Message", message, messagelen);
+    }
+    cJSON_Delete(root);
+    char *cut = strchr(raw, ':');
+    if (cut)
+        *cut = '\0';
+    const char *hash = strrchr(raw, '#');
+    snprintf(type, typelen, "%s", hash ? hash + 1 : raw);
+}
+
 int aws_check_status(const aws_service_t *svc, CURL *easy, long http_status, const char *body,
                      size_t len, char *err, size_t errlen)
 {
     if (http_status >= 200 && http_status <= 299)
         return 0;
-    char type[128] = "", message[256] = "";
-    /* JSON APIs name the error in __type ("com.amazonaws.sqs#QueueDoesNotExist")
-     * or in the x-amzn-ErrorType header ("ResourceNotFoundException:..."). */
-    struct curl_header *h = NULL;
-    if (curl_easy_header(easy, "x-amzn-ErrorType", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
-        snprintf(type, sizeof(type), "%s", h->value);
-    cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
-    if (cJSON_IsObject(root)) {
-        if (!type[0])
-            s_json_text(root, "__type", type, sizeof(type));
-        s_json_text(root, "message", message, sizeof(message));
-        if (!message[0])
-            s_json_text(root, "Message", message, sizeof(message));
-    }
-    cJSON_Delete(root);
-    char *cut = strchr(type, ':');
-    if (cut)
-        *cut = '\0';
-    const char *hash = strrchr(type, '#');
-    const char *short_type = hash ? hash + 1 : type;
+    char type[128], message[256];
+    s_error_details(easy, body, len, type, sizeof(type), message, sizeof(message));
     snprintf(err, errlen, "AWS %s answered HTTP %ld%s%s%s%s", svc->signing_name, http_status,
-             short_type[0] ? ": " : "", short_type, message[0] ? ": " : "", message);
+             type[0] ? ": " : "", type, message[0] ? ": " : "", message);
     return -1;
+}
+
+bool aws_error_is_transient(const char *type)
+{
+    static const char *const transient[] = {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "LimitExceededException",
+        "KMSThrottlingException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+    };
+    const char *hash = strrchr(type, '#');
+    const char *code = hash ? hash + 1 : type;
+    /* SQS's query-style codes carry a dotted prefix (AWS.SimpleQueueService.X). */
+    const char *dot = strrchr(code, '.');
+    if (dot)
+        code = dot + 1;
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+        if (strcmp(code, transient[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+int aws_failure_status(CURL *easy, long http_status, const char *body, size_t len)
+{
+    if (http_status < 400 || http_status >= 500 || http_status == 429)
+        return (int)http_status;
+    char type[128], message[8];
+    s_error_details(easy, body, len, type, sizeof(type), message, sizeof(message));
+    return aws_error_is_transient(type) ? 429 : (int)http_status;
 }
 
 char *aws_base64(const char *data, size_t len)

@@ -86,6 +86,17 @@ int aws_prepare(CURL *easy, const aws_service_t *svc, const cJSON *provider, con
 int aws_check_status(const aws_service_t *svc, CURL *easy, long http_status, const char *body,
                      size_t len, char *err, size_t errlen);
 
+/* failure_status for the AWS types: 429 when the error type names
+ * throttling or a passing service fault (Kinesis answers
+ * ProvisionedThroughputExceededException with 400), so the router retries
+ * it; else the HTTP status. */
+int aws_failure_status(CURL *easy, long http_status, const char *body, size_t len);
+
+/* True for AWS error codes that mean "try again later" (ThrottlingException,
+ * ProvisionedThroughputExceededException, RequestThrottled, ...), given
+ * bare or with a namespace ("com.amazonaws.sqs#RequestThrottled"). Pure. */
+bool aws_error_is_transient(const char *type);
+
 /* Standard base64 with padding; malloc'd, NUL-terminated; NULL on OOM. */
 char *aws_base64(const char *data, size_t len);
 

@@ -60,5 +60,6 @@ const provider_t provider_awsfirehose = {
     .type = "awsfirehose",
     .prepare = s_prepare,
     .check = s_check,
+    .failure_status = aws_failure_status,
     .sync_reply = aws_connector_reply,
 };

@@ -91,5 +91,6 @@ const provider_t provider_awskinesis = {
     .type = "awskinesis",
     .prepare = s_prepare,
     .check = s_check,
+    .failure_status = aws_failure_status,
     .sync_reply = aws_connector_reply,
 };

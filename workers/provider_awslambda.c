@@ -173,4 +173,5 @@ const provider_t provider_awslambda = {
     .type = "awslambda",
     .prepare = s_prepare,
     .check = s_check,
+    .failure_status = aws_failure_status,
 };

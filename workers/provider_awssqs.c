@@ -63,5 +63,6 @@ const provider_t provider_awssqs = {
     .type = "awssqs",
     .prepare = s_prepare,
     .check = s_check,
+    .failure_status = aws_failure_status,
     .sync_reply = aws_connector_reply,
 };

@@ -291,8 +291,11 @@ static void s_job_done(void *arg, const invoke_result_t *res)
         s_send_failure(self, job->job_id, res->error);
     } else if (job->provider->check(res->easy, res->http_status, res->body, res->body_len, err,
                                     sizeof(err)) != 0) {
-        s_send_failure_status(self, job->job_id, err, (int)res->http_status,
-                              s_retry_after(res->easy));
+        int status = job->provider->failure_status
+                         ? job->provider->failure_status(res->easy, res->http_status, res->body,
+                                                         res->body_len)
+                         : (int)res->http_status;
+        s_send_failure_status(self, job->job_id, err, status, s_retry_after(res->easy));
     } else if (job->sync) {
         s_send_sync_reply(self, job->job_id, job->provider, res);
     } else {

@@ -87,8 +87,10 @@ describe('credentials from the provider and the environment', () => {
       addLambdas(f);
       f.queues.add(QUEUE);
       f.streams.add('clicks');
+      f.streams.add('hot');
       f.deliveryStreams.add('archive');
     }
+    fakes.main.throttle.set('hot', 2);
     Object.assign(settings.env, {
       AWS_ACCESS_KEY_ID: 'ASIAENV',
       AWS_SECRET_ACCESS_KEY: KEYS.ASIAENV.secret,
@@ -97,6 +99,9 @@ describe('credentials from the provider and the environment', () => {
       AWS_PROFILE: undefined,
       AWS_ENDPOINT_URL: undefined,
       EGW_AWS_ENDPOINT: fakes.main.url,
+      // Retries come quickly, so the throttling test need not wait long.
+      EGW_RETRY_BASE_MS: '100',
+      EGW_RETRY_CAP_MS: '400',
     });
   });
   const ref = useGateway(settings, async (gw) => {
@@ -134,6 +139,7 @@ describe('credentials from the provider and the environment', () => {
     await createFunction(gw, 'sqsMissing', 'awssqs',
       { queueUrl: `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/nope`, region });
     await createFunction(gw, 'kinesis', 'awskinesis', { streamName: 'clicks', region });
+    await createFunction(gw, 'kinesisHot', 'awskinesis', { streamName: 'hot', region });
     await createFunction(gw, 'firehose', 'awsfirehose', { deliveryStreamName: 'archive', region, ...prov });
     await createFunction(gw, 'httpHeaders', 'http', {
       url: fns.headers.url,
@@ -158,6 +164,9 @@ describe('credentials from the provider and the environment', () => {
     }
     for (const functionId of ['lambdaEnv', 'sqs', 'kinesis', 'firehose', 'lambdaBadSecret']) {
       await gw.subscribe({ type: 'async', eventType: 'aws.async', functionId, path: '/async' });
+    }
+    for (const functionId of ['kinesisHot', 'sqsMissing']) {
+      await gw.subscribe({ type: 'async', eventType: 'aws.async', functionId, path: '/retry' });
     }
   });
   after(async () => {
@@ -321,6 +330,25 @@ describe('credentials from the provider and the environment', () => {
     assert.equal(refused.accessKeyId, 'AKIDPROVIDER');
   }));
 
+  test('async retries: AWS throttling (HTTP 400) is retried, a missing queue is a dead letter at once', g(async () => {
+    const ev = ce('aws.async', { retry: true });
+    const res = await emit(ref.gw, '/retry', ev);
+    assert.equal(res.status, 202, res.text);
+    const call = await waitFor(() => byEvent(fakes.main.of('kinesis'), ev.eventID),
+      { timeoutMs: 15000, what: 'the throttled record to get through' });
+    assert.equal(call.headers['x-egw-delivery-attempt'], '3', 'two throttled attempts, then success');
+    const throttled = fakes.main.rejected.filter((r) => r.headers['x-egw-event-id'] === ev.eventID &&
+      r.code === 'ProvisionedThroughputExceededException');
+    assert.equal(throttled.length, 2);
+    const dl = await waitFor(async () => {
+      const r = await ref.gw.config('GET', '/v1/spaces/default/deadletters?functionId=sqsMissing');
+      return r.json && r.json.deadLetters.find((d) => d.eventId === ev.eventID);
+    }, { timeoutMs: 15000, what: 'the SQS delivery in dead letters' });
+    assert.equal(dl.attempts, 1, 'a missing queue is not retried');
+    assert.equal(dl.lastStatus, 400);
+    assert.match(dl.lastError, /QueueDoesNotExist/);
+  }));
+
   test('http static headers are sent with every call', g(async () => {
     const before = fns.headers.calls.length;
     const res = await ref.gw.events('POST', '/http/headers', { body: {} });
@@ -413,7 +441,8 @@ describe('credentials from the provider and the environment', () => {
     const codes = new Set(fakes.main.rejected.map((r) => r.code));
     for (const code of codes) {
       assert.ok(['SignatureDoesNotMatch', 'UnrecognizedClientException', 'ResourceNotFoundException',
-        'com.amazonaws.sqs#QueueDoesNotExist'].includes(code), `unexpected refusal ${code}`);
+        'com.amazonaws.sqs#QueueDoesNotExist', 'ProvisionedThroughputExceededException'].includes(code),
+      `unexpected refusal ${code}`);
     }
   });
 

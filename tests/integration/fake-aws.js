@@ -55,6 +55,7 @@ class FakeAws {
     this.queues = new Set(); // queue URLs that exist
     this.streams = new Set(); // Kinesis stream names
     this.deliveryStreams = new Set(); // Firehose delivery stream names
+    this.throttle = new Map(); // Kinesis stream name -> PutRecords still to refuse as throttled
     this.server = http.createServer((req, res) => {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
@@ -251,6 +252,14 @@ class FakeAws {
     if (!this.streams.has(StreamName)) {
       this.fail(res, { method: 'POST', url: '/', headers: record.headers }, 400,
         'ResourceNotFoundException', `Stream ${StreamName} under account 123456789012 not found.`);
+      return;
+    }
+    if (this.throttle.get(StreamName) > 0) {
+      // Kinesis throttles with HTTP 400, not 429.
+      this.throttle.set(StreamName, this.throttle.get(StreamName) - 1);
+      this.fail(res, { method: 'POST', url: '/', headers: record.headers }, 400,
+        'ProvisionedThroughputExceededException', 'Rate exceeded for shard shardId-000000000000 in stream ' +
+        `${StreamName} under account 123456789012.`);
       return;
     }
     if (!data || typeof PartitionKey !== 'string' || PartitionKey.length < 1 ||

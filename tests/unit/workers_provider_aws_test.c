@@ -327,6 +327,20 @@ static void s_test_base64_and_reply(void)
     free(reply);
 }
 
+static void s_test_transient_errors(void)
+{
+    CHECK(aws_error_is_transient("ProvisionedThroughputExceededException"));
+    CHECK(aws_error_is_transient("ThrottlingException"));
+    CHECK(aws_error_is_transient("com.amazonaws.sqs#RequestThrottled"));
+    CHECK(aws_error_is_transient("AWS.SimpleQueueService.RequestThrottled"));
+    CHECK(aws_error_is_transient("ServiceUnavailableException"));
+    CHECK(!aws_error_is_transient("com.amazonaws.sqs#QueueDoesNotExist"));
+    CHECK(!aws_error_is_transient("ResourceNotFoundException"));
+    CHECK(!aws_error_is_transient("SignatureDoesNotMatch"));
+    CHECK(!aws_error_is_transient(""));
+    CHECK(!aws_error_is_transient("Throttling2"));
+}
+
 static uint32_t s_timeout(const char *provider_json, uint32_t job)
 {
     cJSON *p = cJSON_Parse(provider_json);
@@ -356,6 +370,8 @@ static void s_test_timeout_and_lookup(void)
     CHECK(provider_lookup("awslambda")->sync_reply == NULL);
     CHECK(provider_lookup("http")->sync_reply == NULL);
     CHECK(provider_lookup("awssqs")->sync_reply != NULL);
+    CHECK(provider_lookup("awskinesis")->failure_status == aws_failure_status);
+    CHECK(provider_lookup("http")->failure_status == NULL);
     CHECK(provider_lookup("gcf") == NULL);
     CHECK(provider_lookup(NULL) == NULL);
 }
@@ -368,6 +384,7 @@ int main(void)
     s_test_region_and_endpoint();
     s_test_lambda_arn();
     s_test_base64_and_reply();
+    s_test_transient_errors();
     s_test_timeout_and_lookup();
     if (s_failures) {
         fprintf(stderr, "%d check(s) failed\n", s_failures);
