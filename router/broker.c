@@ -99,6 +99,7 @@ struct broker {
     size_t pending_bytes;   /* their payload bytes */
     uint64_t rng;           /* xorshift state for backoff jitter */
     bool stopping;          /* SIGTERM seen: accept and store, start no call */
+    bool system_subscribed; /* some async subscription names an eventgateway.* type */
 };
 
 /* A 202 owed to ingress once this pass's deliveries are committed. */
@@ -222,6 +223,8 @@ static delivery_policy_t s_policy_of(broker_t *self, const delivery_t *d)
 
 /* ---- route table ---- */
 
+static void s_system_subscribed_load(broker_t *self);
+
 /* Builds a new snapshot, then swaps it in; on failure the old one stays, so
  * a locked or broken database never leaves the router without routes. */
 static void s_reload(broker_t *self, const char *why)
@@ -241,6 +244,7 @@ static void s_reload(broker_t *self, const char *why)
     self->routes = fresh;
     self->data_version = version;
     s_policies_load(self);
+    s_system_subscribed_load(self);
     int64_t end = clock_mono_ms();
     /* A build that took T ms may not start again before 4T ms have passed,
      * so a burst of API writes against a 100,000-row table costs at most a
@@ -810,6 +814,25 @@ done:
 
 /* ---- system events ---- */
 
+/* Whether any async subscription names a system type or pattern, read after
+ * each route table build: while none does (the usual case), no event or
+ * call pays even the route probe of s_system_wanted. A failed read counts
+ * as "some", which only costs the probes. */
+static void s_system_subscribed_load(broker_t *self)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(self->db,
+                                "SELECT 1 FROM subscriptions WHERE type = 'async'"
+                                " AND substr(event_type, 1, 13) = 'eventgateway.' LIMIT 1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    self->system_subscribed = rc != SQLITE_DONE;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        log_warn("cannot read system event subscriptions: %s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(st);
+}
+
 /* Whether any async subscription would receive a system event of kind: the
  * one check every event and call pays, so that building a system event
  * costs nothing unless somebody subscribed. The probe carries the
@@ -817,6 +840,8 @@ done:
  * filters judge it the same way. */
 static bool s_system_wanted(broker_t *self, system_event_kind_t kind)
 {
+    if (!self->system_subscribed)
+        return false;
     char now[CLOCK_RFC3339_LEN];
     clock_rfc3339_now(now, sizeof now);
     wire_kv_t attrs[] = {
