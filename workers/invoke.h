@@ -3,8 +3,9 @@
  *
  * Usage per call: invoke_call_new() -> configure invoke_call_easy() (the
  * provider sets URL and body) -> invoke_call_start(). Each started call ends
- * with exactly one done() callback, from invoke_dispatch() or
- * invoke_cancel_all(); a call whose start fails never calls done().
+ * with exactly one done() callback, from invoke_dispatch(),
+ * invoke_cancel_all() or (when it ends at once) invoke_call_start() itself;
+ * a call whose start fails never calls done().
  *
  * Loop integration: each iteration the worker appends invoke_pollitems() to
  * its zmq_poll list, caps the poll timeout with invoke_timeout(), then hands
