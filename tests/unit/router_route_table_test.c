@@ -466,6 +466,59 @@ static void s_test_big(const char *db_path)
     sqlite3_close(db);
 }
 
+/* Event types' authorizers: looked up by (space, event type), with the
+ * authorizer function's type and provider; none for a type without one, a
+ * type of another space or an authorizer whose function is missing. */
+static void s_test_authorizers(const char *db_path)
+{
+    sqlite3 *db = db_open(db_path);
+    CHECK(db != NULL);
+    if (!db)
+        return;
+    s_exec(db, "PRAGMA foreign_keys=OFF");
+    s_exec(db,
+           "INSERT INTO functions (space, function_id, type, provider) VALUES"
+           " ('a', 'auth', 'http', '{\"url\":\"http://127.0.0.1:9/auth\"}'),"
+           " ('b', 'auth', 'awslambda', '{\"arn\":\"arn:aws:lambda:us-east-1:1:function:a\"}');"
+           "INSERT INTO event_types (space, name, authorizer_id) VALUES"
+           " ('a', 'user.created', 'auth'), ('a', 'http.request', 'auth'),"
+           " ('a', 'plain', NULL), ('a', 'orphan', 'gone'), ('b', 'user.created', 'auth');");
+    route_table_t *t = route_table_new(db);
+    CHECK(t != NULL);
+    if (t) {
+        const route_target_t *a = route_table_authorizer(t, "a", "user.created");
+        CHECK(a != NULL);
+        if (a) {
+            CHECK_STR(a->space, "a");
+            CHECK_STR(a->function_id, "auth");
+            CHECK_STR(a->function_type, "http");
+            CHECK_STR(a->provider, "{\"url\":\"http://127.0.0.1:9/auth\"}");
+        }
+        const route_target_t *h = route_table_authorizer(t, "a", "http.request");
+        CHECK(h != NULL);
+        if (h)
+            CHECK_STR(h->function_id, "auth");
+        const route_target_t *b = route_table_authorizer(t, "b", "user.created");
+        CHECK(b != NULL && b != a);
+        if (b)
+            CHECK_STR(b->function_type, "awslambda");
+        CHECK(route_table_authorizer(t, "a", "plain") == NULL);
+        CHECK(route_table_authorizer(t, "a", "orphan") == NULL);
+        CHECK(route_table_authorizer(t, "b", "http.request") == NULL);
+        CHECK(route_table_authorizer(t, "c", "user.created") == NULL);
+        CHECK(route_table_authorizer(t, "a", "user.created.x") == NULL);
+        CHECK(route_table_authorizer(t, NULL, "user.created") == NULL);
+        route_table_destroy(&t);
+    }
+    /* Removing the authorizer takes effect with the next table. */
+    s_exec(db, "UPDATE event_types SET authorizer_id = NULL WHERE space = 'a'");
+    t = route_table_new(db);
+    CHECK(t && route_table_authorizer(t, "a", "user.created") == NULL);
+    CHECK(t && route_table_authorizer(t, "b", "user.created") != NULL);
+    route_table_destroy(&t);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     log_init("test", LOG_LEVEL_ERROR);
@@ -474,11 +527,12 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    char small[128], big[128], pat[128], bigpat[128];
+    char small[128], big[128], pat[128], bigpat[128], auth[128];
     snprintf(small, sizeof small, "%s/small.db", dir);
     snprintf(big, sizeof big, "%s/big.db", dir);
     snprintf(pat, sizeof pat, "%s/patterns.db", dir);
     snprintf(bigpat, sizeof bigpat, "%s/big-patterns.db", dir);
+    snprintf(auth, sizeof auth, "%s/authorizers.db", dir);
 
     sqlite3 *db = db_open(small);
     CHECK(db != NULL);
@@ -491,6 +545,7 @@ int main(void)
     s_test_big(big);
     s_test_patterns(pat);
     s_test_big_patterns(bigpat);
+    s_test_authorizers(auth);
 
     const char *suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -502,6 +557,8 @@ int main(void)
         snprintf(f, sizeof f, "%s%s", pat, suffixes[i]);
         unlink(f);
         snprintf(f, sizeof f, "%s%s", bigpat, suffixes[i]);
+        unlink(f);
+        snprintf(f, sizeof f, "%s%s", auth, suffixes[i]);
         unlink(f);
     }
     rmdir(dir);
