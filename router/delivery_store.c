@@ -40,11 +40,18 @@ static const char *const s_sql[S_COUNT] = {
     [S_UNFRESH] = "UPDATE deliveries SET fresh = 0 WHERE fresh = 1 AND id <= ?1",
 };
 
+/* Consecutive failed commits after which the kept operations are given
+ * up, so one operation SQLite refuses for good cannot block every later
+ * event. Giving up loses no event: the rows stay in deliveries, and the
+ * next start delivers them again (a duplicate at worst). */
+#define DELIVERY_STORE_MAX_FAILURES 50
+
 struct delivery_store {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     s_op_t *ops;
     size_t nops, cap;
+    unsigned failures; /* consecutive failed commits */
 };
 
 int delivery_durability_parse(const char *text, delivery_durability_t *out)
@@ -290,8 +297,22 @@ int delivery_store_commit(delivery_store_t *self)
     for (size_t i = 0; i < self->nops; i++)
         s_op_clear(&self->ops[i]);
     self->nops = 0;
+    self->failures = 0;
     return 0;
 fail:
+    if (++self->failures >= DELIVERY_STORE_MAX_FAILURES) {
+        log_error("%zu delivery updates not written after %u failed commits; given up (their "
+                  "rows are delivered again after a restart)",
+                  self->nops, self->failures);
+        for (size_t i = 0; i < self->nops; i++) {
+            if (self->ops[i].type == OP_INSERT)
+                self->ops[i].d->id = 0;
+            s_op_clear(&self->ops[i]);
+        }
+        self->nops = 0;
+        self->failures = 0;
+        return -1;
+    }
     /* Inserts are answered 503 by the caller; their ids mean nothing now. */
     {
         size_t kept = 0;

@@ -47,7 +47,8 @@ size_t delivery_store_journaled(const delivery_store_t *self);
  * and the journal is empty. Returns -1 (logged): nothing was written, the
  * inserts are dropped from the journal (their deliveries stay with the
  * caller, which must refuse their events), the other operations stay for
- * the next commit. */
+ * the next commit (after 50 failures in a row they are dropped: their rows
+ * are then delivered again after a restart, never lost). */
 int delivery_store_commit(delivery_store_t *self);
 
 /* Calls found(arg, d) for every row of deliveries (only the rows with
