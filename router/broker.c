@@ -555,7 +555,7 @@ static void s_delivery_outcome(broker_t *self, delivery_t *d, bool ok, int statu
 }
 
 /* Starts one attempt of d on a worker. Returns 0 when a worker has it, -1
- * when none has credit (d is untouched) . */
+ * when none has credit (d is untouched). */
 static int s_delivery_send(broker_t *self, delivery_t *d)
 {
     route_target_t target = {
