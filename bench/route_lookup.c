@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define ROUTE_LOOKUP_MAX_SIZES 8
-#define ROUTE_LOOKUP_ROUNDS 5
+#define ROUTE_LOOKUP_ROUNDS 20
 
 typedef struct {
     long size;
