@@ -313,6 +313,19 @@ describe('credentials from the provider and the environment', () => {
     assert.equal(res.json.Encrypted, false);
   }));
 
+  test('large events (200 KB) are signed and delivered whole', g(async () => {
+    const big = 'x'.repeat(200000);
+    const before = fakes.main.of('lambda').length;
+    const res = await ref.gw.events('POST', '/lambda/env', { body: { big } });
+    assert.equal(res.status, 201, res.text);
+    const call = fakes.main.of('lambda').slice(before)[0];
+    assert.equal(call.event.data.body.big, big);
+    const ev = ce('aws.sync', { big });
+    const kin = await emit(ref.gw, '/kinesis', ev);
+    assert.equal(kin.status, 200, kin.text);
+    assert.equal(byEvent(fakes.main.of('kinesis'), ev.eventID).event.data.big, big);
+  }));
+
   test('async: one event reaches Lambda, SQS, Kinesis and Firehose; a bad signature is refused', g(async () => {
     const ev = ce('aws.async', { fanout: 4 });
     const res = await emit(ref.gw, '/async', ev);
