@@ -1063,6 +1063,8 @@ static void s_purge(broker_t *self, worker_t *w)
     zlistx_t *jobs = job_table_of_worker(self->jobs, w);
     /* Walk backwards so jobs pushed to the front keep their relative order. */
     for (job_t *job = jobs ? zlistx_last(jobs) : NULL; job; job = zlistx_prev(jobs)) {
+        s_system_job(self, job, SYSTEM_EVENT_INVOCATION_FAILED, NULL, NULL,
+                     "worker lost during the call");
         job->worker = NULL;
         job->state = JOB_NEW;
         if (job->sync) {

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { after, test } = require('node:test');
 const {
-  assertErrorBody, logsCleanTest, raw, sleep, startFunction, useGateway, waitFor, withLogs,
+  HANG, assertErrorBody, logsCleanTest, raw, sleep, startFunction, useGateway, waitFor, withLogs,
 } = require('./harness.js');
 
 const RECEIVED = 'eventgateway.event.received';
@@ -24,11 +24,14 @@ const ref = useGateway({ env: { EGW_RETRY_BASE_MS: '50', EGW_RETRY_CAP_MS: '100'
   fns.work = await startFunction((event) => ({ statusCode: 200, body: `done-${event.data.params.id}` }));
   fns.thanks = await startFunction(() => raw({ status: 200, body: 'thanks' }));
   fns.broken = await startFunction(() => raw({ status: 500, body: 'kaput' }));
+  // Never answers its first call: the worker making it is killed meanwhile.
+  let slowCalls = 0;
+  fns.slow = await startFunction(() => (++slowCalls === 1 ? HANG : {}));
   for (const id of ['sysReceived', 'sysInvoking', 'sysInvoked', 'sysFailed', 'sysAll']) {
     fns[id] = await startFunction(() => ({}));
   }
   for (const [id, f] of Object.entries(fns)) await gw.createFunction(id, f.url);
-  for (const t of ['http.request', 'user.created', 'order.placed', RECEIVED, INVOKING, INVOKED,
+  for (const t of ['http.request', 'user.created', 'order.placed', 'job.slow', RECEIVED, INVOKING, INVOKED,
     FAILED, 'eventgateway.*']) {
     await gw.createEventType(t);
   }
@@ -37,6 +40,7 @@ const ref = useGateway({ env: { EGW_RETRY_BASE_MS: '50', EGW_RETRY_CAP_MS: '100'
   await gw.subscribe({ type: 'async', eventType: 'user.created', functionId: 'thanks' });
   await gw.subscribe({ type: 'async', eventType: 'order.placed', functionId: 'broken',
     retry: { maxAttempts: 2 } });
+  await gw.subscribe({ type: 'async', eventType: 'job.slow', functionId: 'slow' });
   await gw.subscribe({ type: 'async', eventType: RECEIVED, functionId: 'sysReceived' });
   await gw.subscribe({ type: 'async', eventType: INVOKING, functionId: 'sysInvoking' });
   await gw.subscribe({ type: 'async', eventType: INVOKED, functionId: 'sysInvoked' });
@@ -173,6 +177,20 @@ test('"eventgateway.*" gets every system type, and system events never beget mor
   // Each system event reached its exact subscriber once (at-least-once
   // allows duplicates only after failures, and none failed here).
   assert.equal(about(fns.sysInvoked, event.eventID).length, 1);
+}));
+
+test('a call lost with its worker emits invocationFailed, and the retry invoked', g(async () => {
+  const event = v01('job.slow');
+  await emit(event);
+  await fns.slow.waitForCalls(1);
+  // One of the two workers holds the call; losing both loses it for sure.
+  await ref.gw.kill('egw-worker:egw-worker-0');
+  await ref.gw.kill('egw-worker:egw-worker-1');
+  const [f] = await waitAbout(fns.sysFailed, event.eventID,
+    (e) => /worker lost/.test(e.data.error.message), 'invocationFailed (worker lost)');
+  assert.equal(f.data.functionId, 'slow');
+  await waitAbout(fns.sysInvoked, event.eventID, () => true, 'function.invoked (the retry)');
+  assert.equal(fns.slow.calls.length, 2);
 }));
 
 test('system event types cannot be emitted from outside', g(async () => {
