@@ -240,7 +240,12 @@ test('a function that fails half of its calls (500) gets every event in the end'
   const failed = fns.flaky.calls.filter((c) => !c.ok).length;
   for (const id of ids) {
     const calls = callsOf(fns.flaky, id);
-    assert.deepEqual(calls.map(attemptOf), calls.map((_, i) => i + 1), `attempt numbers of ${id}`);
+    // Attempt numbers only grow (1, 2, 3... unless an attempt failed before
+    // reaching the function, e.g. on a connection error: the function never
+    // sees that one).
+    const attempts = calls.map(attemptOf);
+    assert.ok(attempts[0] >= 1 && attempts.every((a, i) => i === 0 || a > attempts[i - 1]),
+      `attempt numbers of ${id}: ${attempts}`);
     assert.equal(calls.filter((c) => c.ok).length, 1, `${id}: no call after its success`);
     assert.ok(calls[calls.length - 1].ok, `${id}: the last call succeeded`);
   }
