@@ -314,6 +314,17 @@ test('dead letters API: inspect, replay one, delete one, purge a function; unkno
   const redirectDl = all.find((d) => d.functionId === 'redirect');
   assert.ok(rejectDl && redirectDl, `dead letters of the permanent failure test: ${JSON.stringify(all)}`);
 
+  // Dead letters belong to their space: another space neither lists nor
+  // knows them.
+  const elsewhere = await gw.config('GET', '/v1/spaces/elsewhere/deadletters');
+  assert.equal(elsewhere.status, 200, elsewhere.text);
+  assert.deepEqual(elsewhere.json, { deadLetters: [] });
+  for (const [method, p] of [['GET', ''], ['POST', '/replay'], ['DELETE', '']]) {
+    const res = await gw.config(method, `/v1/spaces/elsewhere/deadletters/${encodeURIComponent(rejectDl.id)}${p}`);
+    assert.equal(res.status, 404, `${method} another space's dead letter${p}: ${res.status} ${res.text}`);
+  }
+  assert.ok((await deadLetters('reject')).some((d) => d.id === rejectDl.id), 'still there');
+
   // reject now answers 200: replaying its dead letter delivers it, once.
   const before = fns.reject.calls.length;
   const r1 = await gw.config('POST', `${S}/deadletters/${encodeURIComponent(rejectDl.id)}/replay`);
