@@ -73,11 +73,13 @@ run_one() {
     before=$(find "$FUZZ/crashes" -name "$name-*" | wc -l)
     # New inputs go to the first directory (the working corpus), never to
     # the committed seeds.
+    local start=$EPOCHREALTIME
     timeout --kill-after=30 $((SECONDS_EACH + 120)) nice -n 10 "$BUILD/tests/fuzz/$name" \
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=1536 -max_len=16384 \
         -print_final_stats=1 -dict="$(dict_of "$t")" \
         -artifact_prefix="$FUZZ/crashes/$name-" "${dirs[@]}" >"$log" 2>&1
-    local rc=$? after
+    local rc=$? after elapsed
+    elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", b - a }')
     after=$(find "$FUZZ/crashes" -name "$name-*" | wc -l)
     local execs runs
     execs=$(awk '/stat::average_exec_per_sec/ { print $2 }' "$log" | tail -1)
@@ -86,7 +88,7 @@ run_one() {
     if ((rc != 0 || after > before)); then
         verdict="FAILED (exit $rc; see $log and tests/fuzz/crashes/)"
     fi
-    printf '%-16s %4ss %10s runs %7s exec/s  corpus %5s  %s\n' "$name" "$SECONDS_EACH" \
+    printf '%-20s %4ss %10s runs %7s exec/s  corpus %5s  %s\n' "$name" "$elapsed" \
         "${runs:-?}" "${execs:-?}" "$(find "$work" -type f | wc -l)" "$verdict" \
         >"$BUILD/fuzz-logs/$name.summary"
     [[ $verdict == ok ]]
