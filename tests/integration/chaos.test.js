@@ -22,6 +22,9 @@ const EVENTS = Number(process.env.EGW_CHAOS_EVENTS || 20000);
 const MIN_KILLS = 3; // of each kind
 const MAX_ROUNDS = 8; // bounds the chaos loop when production is slow
 const DRAIN_MS = 120000;
+// Production lasts at least this long, so the kills (a round of three takes
+// about 8 s) meet events being accepted even on a fast machine.
+const MIN_PRODUCTION_MS = 30000;
 const EVENT_TYPE = 'chaos.happened';
 
 const subs = {};
@@ -78,6 +81,7 @@ test(`chaos: ${EVENTS} async events to 2 subscribers while router, workers and i
     const started = Date.now();
     const production = produce({
       eventsUrl: gw.eventsUrl, ids, eventType: EVENT_TYPE, concurrency: 32, deadlineMs: 150000,
+      minDurationMs: MIN_PRODUCTION_MS,
     }).finally(() => {
       producing = false;
       producedMs = Date.now() - started;

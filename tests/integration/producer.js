@@ -53,20 +53,26 @@ function post(agent, url, body, timeoutMs) {
 // deadlineMs passes. Only a 202 makes an event accepted.
 // Returns {accepted: Set of ids, unaccepted: [ids], statuses: {status: n},
 // refusals: [{id, status, retryAfter, text}] (non-202 answers, first 1000),
-// requests}. data is merged into every event's data.
+// requests}. data is merged into every event's data. minDurationMs paces
+// first attempts evenly over at least that long (so that a fast machine
+// does not finish before the chaos it is meant to meet).
 async function produce({
   eventsUrl, ids, eventType, concurrency = 32, retry = true, deadlineMs = 120000,
-  timeoutMs = 20000, retryPauseMs = 50, onAccepted = null, data = {},
+  timeoutMs = 20000, retryPauseMs = 50, onAccepted = null, data = {}, minDurationMs = 0,
 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const url = new URL('/', eventsUrl);
-  const deadline = Date.now() + deadlineMs;
+  const started = Date.now();
+  const deadline = started + deadlineMs;
   const out = { accepted: new Set(), unaccepted: [], statuses: {}, refusals: [], requests: 0 };
   let next = 0;
 
   async function lane() {
     while (next < ids.length) {
-      const id = ids[next++];
+      const index = next++;
+      const id = ids[index];
+      const due = started + (index / ids.length) * minDurationMs;
+      if (Date.now() < due) await sleep(due - Date.now());
       const body = Buffer.from(JSON.stringify(cloudEvent(eventType, id, data)));
       for (;;) {
         const r = await post(agent, url, body, timeoutMs);
