@@ -89,6 +89,12 @@ test(`chaos: ${EVENTS} async events to 2 subscribers while router, workers and i
     const kills = await chaosLoop(gw, () => producing, (line) => t.diagnostic(line));
     const sent = await production;
     t.diagnostic(`production took ${producedMs} ms; answers: ${JSON.stringify(sent.statuses)}`);
+    const reasons = {};
+    for (const r of sent.refusals) {
+      const key = `${r.status} ${String(r.text).slice(0, 100)}`;
+      reasons[key] = (reasons[key] || 0) + 1;
+    }
+    t.diagnostic(`refusals (first ${sent.refusals.length}): ${JSON.stringify(reasons)}`);
 
     // Every accepted event at both subscribers, or the drain time is up.
     const accepted = [...sent.accepted];
