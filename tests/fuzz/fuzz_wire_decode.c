@@ -1,7 +1,8 @@
 /* libFuzzer target: the msgpack frame decoders (common/wire.c) that every
  * process runs on bytes from its peers, and what a worker does next with a
  * decoded JOB: event_json_build() over the payload and the header's path
- * parameters (workers/event_json.c).
+ * parameters (workers/event_json.c), and the body for the event type's
+ * authorizer (workers/authorizer.c).
  *
  * Input format: u8 selector (bit 7: build http.request events as
  * CloudEvents 1.0 rather than 0.1), then
@@ -14,6 +15,7 @@
  * known kind parses. */
 #include "fuzz.h"
 
+#include "authorizer.h"
 #include "event_json.h"
 
 #include "egw/log.h"
@@ -82,6 +84,18 @@ static void s_worker(const wire_payload_t *payload, const wire_kvs_t *params,
         cJSON *event = cJSON_ParseWithLength(json, len);
         FUZZ_CHECK(cJSON_IsObject(event));
         cJSON_Delete(event);
+    }
+    size_t auth_len;
+    char *auth = authorizer_request_build(payload, json, len, &auth_len, err, sizeof err);
+    if (auth) {
+        /* An event that is not JSON (a CLOUDEVENT body is not ours to
+         * check) may be refused; an accepted one must give valid JSON. */
+        cJSON *body = cJSON_ParseWithLength(auth, auth_len);
+        FUZZ_CHECK(cJSON_IsObject(body));
+        cJSON_Delete(body);
+        free(auth);
+    } else {
+        FUZZ_CHECK(payload->kind != WIRE_KIND_HTTP);
     }
     free(json);
 }

@@ -97,6 +97,12 @@ static int s_wire_seeds(void)
     rc |= s_wire_hdr("hdr_ready", &ready);
     wire_hdr_t heartbeat = {.type = WIRE_HEARTBEAT};
     rc |= s_wire_hdr("hdr_heartbeat", &heartbeat);
+    wire_hdr_t denied = {.type = WIRE_RESULT,
+                         .job_id = 8,
+                         .status = 403,
+                         .error = "unauthorized: token expired",
+                         .unauthorized = true};
+    rc |= s_wire_hdr("hdr_result_unauthorized", &denied);
     wire_hdr_t result = {.type = WIRE_RESULT, .job_id = 7, .status = 503, .error = "HTTP 503"};
     wire_kvs_add(&result.headers, "Retry-After", "30");
     rc |= s_wire_hdr("hdr_result", &result);
@@ -111,7 +117,11 @@ static int s_wire_seeds(void)
                       .provider = "{\"url\":\"http://127.0.0.1:8080/\"}",
                       .timeout_ms = 5000,
                       .attempt = 2,
-                      .event_id = "1"};
+                      .event_id = "1",
+                      .authorizer_id = "auth",
+                      .authorizer_type = "http",
+                      .authorizer_provider = "{\"url\":\"http://127.0.0.1:8081/\"}",
+                      .want_result = true};
     wire_kvs_add(&job.params, "id", "a%20b");
     rc |= s_wire_hdr("hdr_job", &job);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of tests/fuzz/ for a given time each:
 #   tests/fuzz/run.sh SECONDS [TARGET...]      (targets: event_build
-#   cloudevent_json config_body wire_decode, with or without "fuzz_")
+#   cloudevent_json config_body wire_decode function_reply, with or
+#   without "fuzz_")
 # Builds them with clang (-fsanitize=fuzzer,address,undefined) into their
 # own build dir (EGW_FUZZ_BUILD_DIR, default build-libfuzzer), grows a
 # working corpus there from the seeds in corpus/ and the kept crash inputs
@@ -15,7 +16,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FUZZ=$ROOT/tests/fuzz
-ALL=(event_build cloudevent_json config_body wire_decode)
+ALL=(event_build cloudevent_json config_body wire_decode function_reply)
 BUILD=${EGW_FUZZ_BUILD_DIR:-$ROOT/build-libfuzzer}
 JOBS=${EGW_FUZZ_JOBS:-1}
 
