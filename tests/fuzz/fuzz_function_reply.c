@@ -7,7 +7,8 @@
  * Input: the response body as is. Properties: a parsed reply has a status
  * from 100 to 599 and a body; a verdict is either allowed with a principal
  * and a JSON object context, or denied with a reason; the event with the
- * authorization attached is a JSON object that carries the principal. */
+ * authorization attached is a JSON object that carries the principal (as
+ * authid in 1.0, byte for byte when it is ASCII). */
 #include "fuzz.h"
 
 #include "authorizer.h"
@@ -41,8 +42,15 @@ static void s_attach(const char *event, size_t len, const authorizer_verdict_t *
     cJSON *obj = cJSON_ParseWithLength(out, out_len);
     FUZZ_CHECK(cJSON_IsObject(obj));
     const cJSON *authid = cJSON_GetObjectItemCaseSensitive(obj, "authid");
-    if (cJSON_GetObjectItemCaseSensitive(obj, "specversion"))
-        FUZZ_CHECK(cJSON_IsString(authid) && strcmp(authid->valuestring, verdict->principal_id) == 0);
+    if (cJSON_GetObjectItemCaseSensitive(obj, "specversion")) {
+        FUZZ_CHECK(cJSON_IsString(authid));
+        /* Bytes that are not UTF-8 become U+FFFD in the JSON written, so
+         * only a plain ASCII principal must come back byte for byte. */
+        bool ascii = true;
+        for (const char *p = verdict->principal_id; *p; p++)
+            ascii = ascii && (unsigned char)*p < 0x80;
+        FUZZ_CHECK(!ascii || strcmp(authid->valuestring, verdict->principal_id) == 0);
+    }
     cJSON_Delete(obj);
     free(out);
 }
