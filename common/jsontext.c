@@ -1,5 +1,6 @@
 /* JSON as text: member walking by offsets and a JSON writer (see
  * include/egw/jsontext.h for why numbers must not go through doubles). */
+#include "egw/base64.h"
 #include "egw/jsontext.h"
 
 #include <stdlib.h>
@@ -383,32 +384,12 @@ void jsontext_put_cstr(jsontext_buf_t *self, const char *s)
 
 void jsontext_put_base64(jsontext_buf_t *self, const uint8_t *p, size_t n)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!s_reserve(self, (n + 2) / 3 * 4 + 2))
+    if (!s_reserve(self, base64_encoded_len(n) + 2))
         return;
     char *out = self->data + self->len;
     *out++ = '"';
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = tbl[(v >> 6) & 63];
-        *out++ = tbl[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = tbl[(v >> 6) & 63];
-        *out++ = '=';
-    }
+    base64_encode(out, p, n);
+    out += base64_encoded_len(n);
     *out++ = '"';
     self->len = (size_t)(out - self->data);
     self->data[self->len] = '\0';

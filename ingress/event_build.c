@@ -6,6 +6,7 @@
 
 #include "event_attrs.h"
 
+#include "egw/base64.h"
 #include "egw/clock.h"
 #include "egw/uuid.h"
 
@@ -135,34 +136,6 @@ static bool s_is_utf8_text(const uint8_t *s, size_t len)
     return true;
 }
 
-static char *s_base64(const uint8_t *data, size_t len)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0, i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)data[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)data[i + 1] << 8;
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* Parses exactly len bytes as one JSON value (trailing blanks allowed). */
 static cJSON *s_parse_json(const uint8_t *body, size_t len)
 {
@@ -211,7 +184,7 @@ static int s_body_to_data(const event_build_input_t *in, const char *mt, data_ru
     if (text && s_is_utf8_text(in->body, in->body_len)) {
         *data = s_string_n(in->body, in->body_len);
     } else {
-        char *b64 = s_base64(in->body, in->body_len);
+        char *b64 = base64_encode_alloc(in->body, in->body_len);
         if (!b64)
             return s_oom(err);
         *data = cJSON_CreateString(b64);

@@ -19,6 +19,7 @@
  * decoded); path parameters from the JOB header are percent-decoded here. */
 #include "event_json.h"
 
+#include "egw/base64.h"
 #include "egw/clock.h"
 
 #include <cjson/cJSON.h>
@@ -252,32 +253,12 @@ static void s_json_decoded(jbuf_t *self, const char *s)
 
 static void s_json_base64(jbuf_t *self, const uint8_t *p, size_t n)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!s_buf_reserve(self, (n + 2) / 3 * 4 + 2))
+    if (!s_buf_reserve(self, base64_encoded_len(n) + 2))
         return;
     char *out = self->data + self->len;
     *out++ = '"';
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = tbl[(v >> 6) & 63];
-        *out++ = tbl[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        *out++ = tbl[v >> 18];
-        *out++ = tbl[(v >> 12) & 63];
-        *out++ = tbl[(v >> 6) & 63];
-        *out++ = '=';
-    }
+    base64_encode(out, p, n);
+    out += base64_encoded_len(n);
     *out++ = '"';
     self->len = (size_t)(out - self->data);
     self->data[self->len] = '\0';

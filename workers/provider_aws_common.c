@@ -13,6 +13,8 @@
  * signed, and AWS answers it). */
 #include "provider_aws_common.h"
 
+#include "egw/base64.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -490,29 +492,7 @@ int aws_failure_status(CURL *easy, long http_status, const char *body, size_t le
 
 char *aws_base64(const char *data, size_t len)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out)
-        return NULL;
-    const unsigned char *in = (const unsigned char *)data;
-    size_t o = 0, i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = alphabet[(v >> 6) & 63];
-        out[o++] = alphabet[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        out[o++] = alphabet[v >> 18];
-        out[o++] = alphabet[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return out;
+    return base64_encode_alloc((const uint8_t *)data, len);
 }
 
 char *aws_connector_reply(const char *body, size_t len, size_t *reply_len)
