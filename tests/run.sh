@@ -118,7 +118,27 @@ if ((int_rc != 0 && int_failed == 0)); then
     int_failed=1
 fi
 
+# The benchmark's smoke run (every step for 1 s) checks that bench/run still
+# works end to end; it asserts no figure. It uses this build, not a release
+# one, to save a compile. EGW_BENCH_SMOKE=0 skips it.
+bench_passed=0 bench_failed=0 bench_skipped=0
+if [[ ${EGW_BENCH_SMOKE:-1} != 0 ]]; then
+    step "benchmark smoke run (bench/run --smoke)"
+    BENCH_OUT=$RESULTS/bench.out
+    if ! { command -v wrk && command -v nginx || [[ -x /usr/sbin/nginx ]]; } >/dev/null && [[ $(id -u) -ne 0 ]]; then
+        echo "tests: wrk or nginx missing and not root to install them; benchmark smoke run skipped"
+        bench_skipped=1
+    elif EGW_BENCH_BUILD_DIR=$BUILD_DIR timeout 600 "$ROOT/bench/run" --smoke 2>&1 | tee "$BENCH_OUT" &&
+         grep -q '^c/b req/s' "$BENCH_OUT" && grep -q '^ratio 1000/10' "$BENCH_OUT"; then
+        bench_passed=1
+    else
+        echo "tests: bench/run --smoke failed (output: $BENCH_OUT)"
+        bench_failed=1
+    fi
+fi
+
 echo
-echo "unit: $unit_passed passed, $unit_failed failed, $unit_skipped skipped; fuzz: $fuzz_passed passed, $fuzz_failed failed, $fuzz_skipped skipped; integration: $int_passed passed, $int_failed failed, $int_skipped skipped"
-finish $((unit_passed + fuzz_passed + int_passed)) $((unit_failed + fuzz_failed + int_failed)) \
-    $((unit_skipped + fuzz_skipped + int_skipped))
+echo "unit: $unit_passed passed, $unit_failed failed, $unit_skipped skipped; fuzz: $fuzz_passed passed, $fuzz_failed failed, $fuzz_skipped skipped; integration: $int_passed passed, $int_failed failed, $int_skipped skipped; benchmark smoke: $bench_passed passed, $bench_failed failed, $bench_skipped skipped"
+finish $((unit_passed + fuzz_passed + int_passed + bench_passed)) \
+    $((unit_failed + fuzz_failed + int_failed + bench_failed)) \
+    $((unit_skipped + fuzz_skipped + int_skipped + bench_skipped))
