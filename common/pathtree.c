@@ -4,10 +4,11 @@
  * 100,000 siblings still matches in O(1)), at most one ":param" child and at
  * most one "*wildcard" child.
  *
- * Invariants, kept by pathtree_add():
+ * Invariants, kept by pathtree_add() and pathtree_remove():
  *   1. Every node lies on the way to at least one stored route (a node with
- *      route != NULL); an add that fails changes nothing, so conflict messages
- *      can always name an existing route below any node.
+ *      S_ROUTE set); an add that fails changes nothing, and a remove frees
+ *      the nodes that no longer lead to a route, so conflict messages can
+ *      always name an existing route below any node.
  *   2. The conflict rules of pathtree.h hold at every node: static children
  *      and a param child never coexist, and a wildcard child has no sibling.
  *      Matching still backtracks (static, then param, then wildcard) so it
@@ -21,10 +22,16 @@
  *   - a wildcard matches every character after its "/" up to the end of the
  *     path, '/' included (the route "/files/" "*rest" on "/files/a/b" gives
  *     rest="a/b"), and also the empty rest: "/files" and "/files/" match it
- *     with rest="". A route "/files" stored beside it wins for those paths. */
+ *     with rest="". A route "/files" stored beside it wins for those paths.
+ *
+ * Memory: a node is 49 bytes plus its segment, one malloc each (the route
+ * table holds two or three per subscription). The route text is not copied:
+ * it is the segments on the way down plus a trailing-slash flag, which is
+ * all a conflict message needs to give it back as it was added. */
 #include "egw/pathtree.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +42,20 @@
 #define PATHTREE_MAX_SEGMENTS 256
 
 typedef struct s_node s_node_t;
+/* Node flags. */
+#define S_ROUTE 0x01 /* a route ends here; value is meaningful */
+#define S_SLASH 0x02 /* that route was added with a trailing "/" */
+
 struct s_node {
     s_node_t **slots;  /* static children, open addressing, NULL = free slot */
-    size_t nslots;     /* 0 or a power of two */
-    size_t nstatic;    /* static children stored in slots */
     s_node_t *param;   /* the ":name" child */
     s_node_t *wild;    /* the "*name" child */
-    char *route;       /* the route text as added, when a route ends here */
-    void *value;       /* meaningful when route != NULL */
-    uint64_t hash;     /* of seg, for static children */
-    size_t seg_len;
+    void *value;       /* meaningful when S_ROUTE is set */
+    uint32_t hash;     /* of seg, for static children */
+    uint32_t nslots;   /* 0 or a power of two */
+    uint32_t nstatic;  /* static children stored in slots */
+    uint32_t seg_len;
+    uint8_t flags;
     char seg[];        /* static text, or the parameter/wildcard name */
 };
 
@@ -61,24 +72,28 @@ typedef struct {
     size_t len;
 } s_seg_t;
 
-static uint64_t s_hash(const char *s, size_t len)
+static uint32_t s_hash(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)s[i];
         h *= 0x100000001b3ull;
     }
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static s_node_t *s_node_new(const char *seg, size_t len)
 {
-    s_node_t *self = calloc(1, sizeof *self + len + 1);
+    if (len > UINT32_MAX)
+        return NULL;
+    /* The segment starts in the struct's tail padding; short ones fit in it. */
+    size_t size = offsetof(s_node_t, seg) + len + 1;
+    s_node_t *self = calloc(1, size > sizeof *self ? size : sizeof *self);
     if (!self)
         return NULL;
     memcpy(self->seg, seg, len);
     self->seg[len] = '\0';
-    self->seg_len = len;
+    self->seg_len = (uint32_t)len;
     self->hash = s_hash(seg, len);
     return self;
 }
@@ -92,7 +107,6 @@ static void s_node_destroy(s_node_t *self)
     free(self->slots);
     s_node_destroy(self->param);
     s_node_destroy(self->wild);
-    free(self->route);
     free(self);
 }
 
@@ -100,7 +114,7 @@ static s_node_t *s_static_find(const s_node_t *self, const char *seg, size_t len
 {
     if (self->nstatic == 0)
         return NULL;
-    uint64_t h = s_hash(seg, len);
+    uint32_t h = s_hash(seg, len);
     size_t mask = self->nslots - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         s_node_t *c = self->slots[i];
@@ -111,7 +125,7 @@ static s_node_t *s_static_find(const s_node_t *self, const char *seg, size_t len
     }
 }
 
-static void s_slots_put(s_node_t **slots, size_t nslots, s_node_t *child)
+static void s_slots_put(s_node_t **slots, uint32_t nslots, s_node_t *child)
 {
     size_t mask = nslots - 1;
     size_t i = (size_t)child->hash & mask;
@@ -120,43 +134,68 @@ static void s_slots_put(s_node_t **slots, size_t nslots, s_node_t *child)
     slots[i] = child;
 }
 
+/* Moves the static children into a table of nslots slots (a power of two
+ * above nstatic). Returns 0, or -1 when memory runs out (self unchanged). */
+static int s_rehash(s_node_t *self, uint32_t nslots)
+{
+    s_node_t **slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < self->nslots; i++)
+        if (self->slots[i])
+            s_slots_put(slots, nslots, self->slots[i]);
+    free(self->slots);
+    self->slots = slots;
+    self->nslots = nslots;
+    return 0;
+}
+
 /* Adds a static child known to be absent. Keeps the load at most 1/2 so
  * probes stay short. Returns 0, or -1 when memory runs out (self unchanged). */
 static int s_static_insert(s_node_t *self, s_node_t *child)
 {
-    if ((self->nstatic + 1) * 2 > self->nslots) {
-        size_t nslots = self->nslots ? self->nslots * 2 : 4;
-        s_node_t **slots = calloc(nslots, sizeof *slots);
-        if (!slots)
+    if ((size_t)(self->nstatic + 1) * 2 > self->nslots) {
+        if (self->nslots > UINT32_MAX / 2)
             return -1;
-        for (size_t i = 0; i < self->nslots; i++)
-            if (self->slots[i])
-                s_slots_put(slots, nslots, self->slots[i]);
-        free(self->slots);
-        self->slots = slots;
-        self->nslots = nslots;
+        if (s_rehash(self, self->nslots ? self->nslots * 2 : 4) < 0)
+            return -1;
     }
     s_slots_put(self->slots, self->nslots, child);
     self->nstatic++;
     return 0;
 }
 
-/* Some route stored at or below self (invariant 1), for conflict messages. */
-static const char *s_any_route(const s_node_t *self)
+/* Unlinks the static child child (present). Linear probing cannot just
+ * clear a slot, or the children stored after it in the same run would be
+ * lost to lookups: each later member of the run moves back into the hole
+ * unless its home slot lies after the hole (cyclically). */
+static void s_static_delete(s_node_t *self, const s_node_t *child)
 {
-    while (self && !self->route) {
-        if (self->param)
-            self = self->param;
-        else if (self->wild)
-            self = self->wild;
-        else {
-            const s_node_t *next = NULL;
-            for (size_t i = 0; i < self->nslots && !next; i++)
-                next = self->slots[i];
-            self = next;
-        }
+    size_t mask = self->nslots - 1;
+    size_t i = (size_t)child->hash & mask;
+    while (self->slots[i] != child)
+        i = (i + 1) & mask;
+    self->slots[i] = NULL;
+    for (size_t j = (i + 1) & mask; self->slots[j]; j = (j + 1) & mask) {
+        size_t home = (size_t)self->slots[j]->hash & mask;
+        /* Stays when home is in (i, j], cyclically. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays)
+            continue;
+        self->slots[i] = self->slots[j];
+        self->slots[j] = NULL;
+        i = j;
     }
-    return self ? self->route : "(unknown)";
+    self->nstatic--;
+    if (self->nstatic == 0) {
+        free(self->slots);
+        self->slots = NULL;
+        self->nslots = 0;
+    } else if (self->nslots > 4 && (size_t)self->nstatic * 8 <= self->nslots) {
+        /* Give back most of a table emptied by removals; if memory runs
+         * out the larger table simply stays. */
+        (void)s_rehash(self, self->nslots / 2);
+    }
 }
 
 static const s_node_t *s_any_static(const s_node_t *self)
@@ -252,9 +291,64 @@ int pathtree_validate(const char *route, char *err, size_t err_len)
     return s_parse(route, segs, err, err_len) < 0 ? -1 : 0;
 }
 
-static int s_conflict(const char *route, const s_node_t *existing, char *err, size_t err_len)
+/* Appends "/" + marker + text to buf (at *at, capacity cap), truncating. */
+static void s_text_add(char *buf, size_t cap, size_t *at, char marker, const char *text,
+                       size_t len)
 {
-    snprintf(err, err_len, "path conflict: %s conflicts with %s", route, s_any_route(existing));
+    int n = snprintf(buf + *at, cap - *at, "/%s%.*s", marker == 'S' ? "" : marker == 'P' ? ":" : "*",
+                     (int)(len > 4096 ? 4096 : len), text);
+    if (n > 0)
+        *at = *at + (size_t)n < cap ? *at + (size_t)n : cap - 1;
+}
+
+static char s_marker(s_segkind_t kind)
+{
+    return kind == SEG_PARAM ? 'P' : kind == SEG_WILD ? 'W' : 'S';
+}
+
+/* Writes into buf the text, as it was added, of some route stored at or
+ * below existing (invariant 1). The way down to existing is segs[0, depth),
+ * the same segments as the route being added (the walk only follows equal
+ * ones), then existing's own segment of kind kind when own is set. */
+static void s_route_text(char *buf, size_t cap, const s_seg_t *segs, int depth,
+                         const s_node_t *existing, s_segkind_t kind, bool own)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < depth; i++)
+        s_text_add(buf, cap, &at, s_marker(segs[i].kind), segs[i].text, segs[i].len);
+    const s_node_t *n = existing;
+    if (own)
+        s_text_add(buf, cap, &at, s_marker(kind), n->seg, n->seg_len);
+    while (n && !(n->flags & S_ROUTE)) {
+        const s_node_t *next = n->param;
+        char marker = 'P';
+        if (!next) {
+            next = n->wild;
+            marker = 'W';
+        }
+        if (!next) {
+            next = s_any_static(n);
+            marker = 'S';
+        }
+        if (next)
+            s_text_add(buf, cap, &at, marker, next->seg, next->seg_len);
+        n = next;
+    }
+    if (!n)
+        snprintf(buf, cap, "(unknown)");
+    else if (at == 0)
+        snprintf(buf, cap, "/");
+    else if (n->flags & S_SLASH)
+        snprintf(buf + at, cap - at, "/");
+}
+
+static int s_conflict(const char *route, const s_seg_t *segs, int depth, const s_node_t *existing,
+                      s_segkind_t kind, bool own, char *err, size_t err_len)
+{
+    char text[1024];
+    s_route_text(text, sizeof text, segs, depth, existing, kind, own);
+    snprintf(err, err_len, "path conflict: %s conflicts with %s", route, text);
     return -1;
 }
 
@@ -276,19 +370,20 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
             /* Only the same wildcard may continue, and it ends a route. */
             if (seg->kind != SEG_WILD || seg->len != node->wild->seg_len ||
                 memcmp(seg->text, node->wild->seg, seg->len) != 0)
-                return s_conflict(route, node->wild, err, err_len);
+                return s_conflict(route, segs, i, node->wild, SEG_WILD, true, err, err_len);
             next = node->wild;
         } else if (seg->kind == SEG_STATIC) {
             if (node->param)
-                return s_conflict(route, node->param, err, err_len);
+                return s_conflict(route, segs, i, node->param, SEG_PARAM, true, err, err_len);
             next = s_static_find(node, seg->text, seg->len);
         } else {
             if (node->nstatic)
-                return s_conflict(route, s_any_static(node), err, err_len);
+                return s_conflict(route, segs, i, s_any_static(node), SEG_STATIC, true, err,
+                                  err_len);
             if (node->param) {
                 if (seg->kind == SEG_WILD || seg->len != node->param->seg_len ||
                     memcmp(seg->text, node->param->seg, seg->len) != 0)
-                    return s_conflict(route, node->param, err, err_len);
+                    return s_conflict(route, segs, i, node->param, SEG_PARAM, true, err, err_len);
                 next = node->param;
             }
         }
@@ -297,17 +392,14 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
         node = next;
     }
 
+    size_t rlen = strlen(route);
+    uint8_t flags = S_ROUTE | (rlen > 1 && route[rlen - 1] == '/' ? S_SLASH : 0);
     s_node_t *head = NULL;
     s_node_t *tail = NULL;
-    char *copy = strdup(route);
-    if (!copy)
-        goto fail;
     if (i == nsegs) {
-        if (node->route) {
-            free(copy);
-            return s_conflict(route, node, err, err_len);
-        }
-        node->route = copy;
+        if (node->flags & S_ROUTE)
+            return s_conflict(route, segs, i, node, SEG_STATIC, false, err, err_len);
+        node->flags = flags;
         node->value = value;
         return 0;
     }
@@ -330,21 +422,18 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
         }
         tail = n;
     }
-    tail->route = copy;
+    tail->flags = flags;
     tail->value = value;
     if (segs[i].kind == SEG_PARAM)
         node->param = head;
     else if (segs[i].kind == SEG_WILD)
         node->wild = head;
-    else if (s_static_insert(node, head) != 0) {
-        tail->route = NULL;
+    else if (s_static_insert(node, head) != 0)
         goto fail;
-    }
     return 0;
 
 fail:
     s_node_destroy(head);
-    free(copy);
     snprintf(err, err_len, "out of memory adding path %s", route);
     return -1;
 }
@@ -367,7 +456,7 @@ void *pathtree_get(pathtree_t *self, const char *route)
         if (node && (node->seg_len != seg->len || memcmp(node->seg, seg->text, seg->len) != 0))
             node = NULL;
     }
-    return node && node->route ? node->value : NULL;
+    return node && (node->flags & S_ROUTE) ? node->value : NULL;
 }
 
 static bool s_push(pathtree_params_t *params, const s_node_t *n, const char *value, size_t len)
@@ -389,7 +478,7 @@ static const s_node_t *s_match(const s_node_t *n, const char *p, const char *end
                                pathtree_params_t *params)
 {
     if (p == end) {
-        if (n->route)
+        if (n->flags & S_ROUTE)
             return n;
         if (n->wild && s_push(params, n->wild, end, 0))
             return n->wild;
@@ -430,4 +519,97 @@ void *pathtree_match(const pathtree_t *self, const char *path, pathtree_params_t
         return NULL;
     }
     return n->value;
+}
+
+void *pathtree_remove(pathtree_t *self, const char *route)
+{
+    s_seg_t segs[PATHTREE_MAX_SEGMENTS];
+    s_node_t *way[PATHTREE_MAX_SEGMENTS + 1];
+    char err[8]; /* an invalid route is simply not in the tree */
+    int nsegs = s_parse(route, segs, err, sizeof err);
+    if (nsegs < 0)
+        return NULL;
+    s_node_t *node = self->root;
+    way[0] = node;
+    for (int i = 0; i < nsegs; i++) {
+        const s_seg_t *seg = &segs[i];
+        if (seg->kind == SEG_STATIC)
+            node = s_static_find(node, seg->text, seg->len);
+        else {
+            node = seg->kind == SEG_PARAM ? node->param : node->wild;
+            if (node && (node->seg_len != seg->len || memcmp(node->seg, seg->text, seg->len) != 0))
+                node = NULL;
+        }
+        if (!node)
+            return NULL;
+        way[i + 1] = node;
+    }
+    if (!(node->flags & S_ROUTE))
+        return NULL;
+    void *value = node->value;
+    node->flags = 0;
+    node->value = NULL;
+    /* Invariant 1: free the nodes that now lead to no route, bottom up. */
+    for (int d = nsegs; d > 0; d--) {
+        s_node_t *n = way[d], *parent = way[d - 1];
+        if ((n->flags & S_ROUTE) || n->nstatic || n->param || n->wild)
+            break;
+        if (segs[d - 1].kind == SEG_PARAM)
+            parent->param = NULL;
+        else if (segs[d - 1].kind == SEG_WILD)
+            parent->wild = NULL;
+        else
+            s_static_delete(parent, n);
+        free(n->slots);
+        free(n);
+    }
+    return value;
+}
+
+bool pathtree_is_empty(const pathtree_t *self)
+{
+    const s_node_t *r = self->root;
+    return !(r->flags & S_ROUTE) && !r->nstatic && !r->param && !r->wild;
+}
+
+/* Depth-first walk for pathtree_each; text[0, at) is the way down to n. */
+static void s_each(const s_node_t *n, char *text, size_t cap, size_t at,
+                   void (*fn)(const char *route, void *value, void *arg), void *arg)
+{
+    if (n->flags & S_ROUTE) {
+        if (at == 0)
+            fn("/", n->value, arg);
+        else {
+            size_t end = at;
+            if ((n->flags & S_SLASH) && end + 1 < cap)
+                text[end++] = '/';
+            text[end] = '\0';
+            fn(text, n->value, arg);
+        }
+    }
+    for (size_t i = 0; i < n->nslots; i++) {
+        if (!n->slots[i])
+            continue;
+        size_t next = at;
+        s_text_add(text, cap, &next, 'S', n->slots[i]->seg, n->slots[i]->seg_len);
+        s_each(n->slots[i], text, cap, next, fn, arg);
+    }
+    if (n->param) {
+        size_t next = at;
+        s_text_add(text, cap, &next, 'P', n->param->seg, n->param->seg_len);
+        s_each(n->param, text, cap, next, fn, arg);
+    }
+    if (n->wild) {
+        size_t next = at;
+        s_text_add(text, cap, &next, 'W', n->wild->seg, n->wild->seg_len);
+        s_each(n->wild, text, cap, next, fn, arg);
+    }
+}
+
+void pathtree_each(const pathtree_t *self, void (*fn)(const char *route, void *value, void *arg),
+                   void *arg)
+{
+    char text[8192];
+    text[0] = '\0';
+    s_each(self->root, text, sizeof text, 0, fn, arg);
 }

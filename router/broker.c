@@ -82,9 +82,11 @@ struct broker {
     int notify_fd;
     uint32_t timeout_ms;
     int64_t next_tick_ms;
-    bool reload_pending;     /* a change was signalled; reload once allowed */
+    bool change_pending;     /* a change was signalled; apply it this pass */
+    bool reload_pending;     /* the table must be rebuilt; once allowed */
     const char *reload_why;  /* for the log line */
-    int64_t next_reload_ms;  /* earliest time the next reload may start */
+    int64_t next_reload_ms;  /* earliest time the next rebuild may start */
+    long long pruned_seq;    /* route_changes rows up to here are deleted */
     uint64_t bad_frames; /* broken or unexpected frames dropped, for logs */
 
     /* Durable async delivery */
@@ -225,18 +227,21 @@ static delivery_policy_t s_policy_of(broker_t *self, const delivery_t *d)
 
 static void s_system_subscribed_load(broker_t *self);
 
-/* Builds a new snapshot, then swaps it in; on failure the old one stays, so
- * a locked or broken database never leaves the router without routes. */
+/* Builds a new table, then swaps it in; on failure the old one stays, so
+ * a locked or broken database never leaves the router without routes.
+ * Needed at start, and when the change log cannot be applied row by row
+ * (s_routes_update). */
 static void s_reload(broker_t *self, const char *why)
 {
     /* Read the version before building: a commit that lands during the
-     * build changes it again, and the next tick rebuilds once more. */
+     * build changes it again, and the next tick looks once more. */
     long long version = db_data_version(self->db);
     int64_t start = clock_mono_ms();
     route_table_t *fresh = route_table_new(self->db);
     if (!fresh) {
         log_error("route table reload (%s) failed; keeping the previous one", why);
         /* Retry on a later tick rather than on every loop iteration. */
+        self->reload_pending = true;
         self->next_reload_ms = clock_mono_ms() + BROKER_TICK_MS;
         return;
     }
@@ -247,30 +252,137 @@ static void s_reload(broker_t *self, const char *why)
     s_system_subscribed_load(self);
     int64_t end = clock_mono_ms();
     /* A build that took T ms may not start again before 4T ms have passed,
-     * so a burst of API writes against a 100,000-row table costs at most a
-     * fifth of the loop's time; small tables (T under 20 ms) reload at once,
-     * which keeps "create, then emit at once" working: an event that
-     * arrives right after a subscription was created must not find the old
-     * table, or it is answered 202 with no subscriber and never stored. */
+     * so repeated bulk loads against a 100,000-row table cost at most a
+     * fifth of the loop's time. Ordinary changes never wait for this: they
+     * are applied row by row (s_routes_update). */
     int64_t took = end - start;
     self->next_reload_ms = took < 20 ? end : end + 4 * took;
     self->reload_pending = false;
+    self->change_pending = false;
     log_info("route table reloaded (%s): %zu routes, %zu skipped, %lld ms", why,
              route_table_loaded(fresh), route_table_skipped(fresh), (long long)(end - start));
 }
 
-/* Notes that the configuration changed; the loop reloads as soon as the
- * throttle allows (s_reload_if_due). */
+/* route_table_apply's callback: a subscription row changed, so its retry
+ * policy may have (the map holds overrides only). */
+static void s_policy_refresh(void *arg, const char *space, const char *id)
+{
+    broker_t *self = arg;
+    char *key = zsys_sprintf("%s\x1f%s", space, id);
+    sqlite3_stmt *st = NULL;
+    if (!key || !self->policies)
+        goto done;
+    zhashx_delete(self->policies, key);
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT retry_max_attempts, retry_max_age_s FROM subscriptions"
+                           " WHERE space = ? AND subscription_id = ?"
+                           " AND (retry_max_attempts IS NOT NULL OR retry_max_age_s IS NOT NULL)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, space, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 attempts = sqlite3_column_int64(st, 0), age = sqlite3_column_int64(st, 1);
+        s_policy_t *p = calloc(1, sizeof *p);
+        if (!p)
+            goto fail;
+        /* Values the API would refuse (hand-written rows) mean "default". */
+        p->max_attempts = attempts > 0 && attempts <= UINT32_MAX ? (uint32_t)attempts : 0;
+        p->max_age_s = age > 0 && age <= UINT32_MAX ? (uint32_t)age : 0;
+        zhashx_update(self->policies, key, p);
+    } else if (rc != SQLITE_DONE) {
+        goto fail;
+    }
+    goto done;
+fail:
+    log_error("cannot read the retry policy of subscription %s/%s: %s; it runs under the default",
+              space, id, sqlite3_errmsg(self->db));
+done:
+    sqlite3_finalize(st);
+    zstr_free(&key);
+}
+
+/* Applies the configuration changes logged since the table was built or
+ * last updated (schema/004_route_changes.sql): each changed row is read and
+ * applied in place, a few microseconds per row whatever the table's size,
+ * so a change is routable on the loop pass that learns of it. Nothing
+ * keeps route table pointers across passes (jobs and deliveries copy what
+ * they need), which is what makes the in-place update safe. Falls back to
+ * a rebuild when the log is too long (a bulk load: throttled, the table
+ * stays as it was until then) or a row cannot be applied alone (at once:
+ * the table is partly updated). */
+static void s_routes_update(broker_t *self)
+{
+    long long version = db_data_version(self->db);
+    int64_t start = clock_mono_us();
+    int n = route_table_apply(self->routes, self->db, s_policy_refresh, self);
+    if (n >= 0) {
+        self->data_version = version;
+        self->change_pending = false;
+        if (n > 0) {
+            self->system_subscribed = route_table_system_subscribed(self->routes);
+            log_info("route table: %d change%s applied (%s) in %lld us: %zu routes", n,
+                     n == 1 ? "" : "s", self->reload_why, (long long)(clock_mono_us() - start),
+                     route_table_loaded(self->routes));
+        }
+        return;
+    }
+    if (n == ROUTE_TABLE_APPLY_ERROR) {
+        /* Unreadable now (locked past the busy timeout): the tick retries. */
+        return;
+    }
+    self->change_pending = false;
+    self->reload_pending = true;
+    if (n == ROUTE_TABLE_APPLY_BROKEN)
+        s_reload(self, "a change needs a rebuild");
+}
+
+/* Notes that the configuration changed; the loop applies it on this pass
+ * (s_reload_if_due). */
 static void s_reload_request(broker_t *self, const char *why)
 {
-    self->reload_pending = true;
+    self->change_pending = true;
     self->reload_why = why;
 }
 
 static void s_reload_if_due(broker_t *self, int64_t now)
 {
-    if (self->reload_pending && now >= self->next_reload_ms)
-        s_reload(self, self->reload_why);
+    if (self->reload_pending) {
+        if (now >= self->next_reload_ms)
+            s_reload(self, self->reload_why);
+        return;
+    }
+    if (self->change_pending)
+        s_routes_update(self);
+}
+
+/* Deletes applied route_changes rows, a bounded batch per tick so a bulk
+ * load's 100,000 rows never hold the loop for long, and without waiting
+ * for a lock: a busy database just means next tick. */
+#define BROKER_PRUNE_BATCH 5000
+static void s_routes_prune(broker_t *self)
+{
+    long long seq = route_table_seq(self->routes);
+    if (seq <= self->pruned_seq)
+        return;
+    sqlite3_stmt *st = NULL;
+    sqlite3_busy_timeout(self->db, 0);
+    int rc = sqlite3_prepare_v2(self->db,
+                                "DELETE FROM route_changes WHERE seq IN (SELECT seq FROM"
+                                " route_changes WHERE seq <= ? ORDER BY seq LIMIT ?)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_int(st, 2, BROKER_PRUNE_BATCH);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_DONE && sqlite3_changes(self->db) < BROKER_PRUNE_BATCH)
+        self->pruned_seq = seq;
+    else if (rc != SQLITE_DONE && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        log_warn("cannot prune route changes: %s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(st);
+    sqlite3_busy_timeout(self->db, DB_BUSY_MS);
 }
 
 /* ---- sending ---- */
@@ -392,11 +504,11 @@ static int s_job_authorizer(broker_t *self, job_t *job)
     /* System events come from inside the gateway: nothing to authorize. */
     if (system_event_is_system(job->event_type))
         return 0;
-    const route_target_t *a = route_table_authorizer(self->routes, h->space, job->event_type);
+    const route_function_t *a = route_table_authorizer(self->routes, h->space, job->event_type);
     if (!a)
         return 0;
     h->authorizer_id = strdup(a->function_id);
-    h->authorizer_type = strdup(a->function_type);
+    h->authorizer_type = strdup(a->type);
     h->authorizer_provider = strdup(a->provider);
     if (!h->authorizer_id || !h->authorizer_type || !h->authorizer_provider) {
         log_error("out of memory naming authorizer %s for event %s", a->function_id,
@@ -558,13 +670,13 @@ static void s_delivery_outcome(broker_t *self, delivery_t *d, bool ok, int statu
  * when none has credit (d is untouched). */
 static int s_delivery_send(broker_t *self, delivery_t *d)
 {
-    route_target_t target = {
+    route_function_t function = {
         .space = d->space,
-        .subscription_id = d->subscription_id,
         .function_id = d->function_id,
-        .function_type = d->function_type,
+        .type = d->function_type,
         .provider = d->provider,
     };
+    route_target_t target = {.function = &function, .subscription_id = d->subscription_id};
     job_t *job = job_new(false, &target, d->event_type, d->event_id, &d->payload, clock_mono_ms());
     if (!job)
         goto oom;
@@ -720,9 +832,10 @@ static int s_deliveries_start(broker_t *self, const zmq_msg_t *identity, const w
     /* Exact-type subscribers, then type patterns; filters already applied. */
     for (const route_target_t *t = route_table_async_first(self->routes, event, &params, &it); t;
          t = route_table_async_next(&it)) {
-        delivery_t *d = delivery_new(t->space, t->subscription_id, t->function_id,
-                                     t->function_type, t->provider, event->event_id,
-                                     event->event_type, payload);
+        delivery_t *d = delivery_new(t->function->space, t->subscription_id,
+                                     t->function->function_id, t->function->type,
+                                     t->function->provider, event->event_id, event->event_type,
+                                     payload);
         if (!d || !zlistx_add_end(made, d)) {
             delivery_destroy(&d);
             goto oom;
@@ -1154,7 +1267,8 @@ static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *ev
     pathtree_params_t params;
     const route_target_t *sync =
         route_table_sync(self->routes, event->method, event->event_type, event->path, &params);
-    metrics_event_received(self->metrics, sync ? sync->space : "", event->event_type);
+    metrics_event_received(self->metrics, sync ? sync->function->space : "",
+                           event->event_type);
     /* Async subscribers first: a full backlog refuses the whole event, and
      * without a sync subscriber the 202 waits for this pass's commit. */
     int subs = s_deliveries_start(self, identity, event, payload, &cors, !sync);
@@ -1328,6 +1442,7 @@ static void s_tick(broker_t *self, int64_t now)
     long long version = db_data_version(self->db);
     if (version >= 0 && version != self->data_version)
         s_reload_request(self, "database changed");
+    s_routes_prune(self);
     for (worker_t *w = worker_pool_first(self->workers); w; w = worker_pool_next(self->workers))
         if (!w->dead && now - w->last_send_ms >= BROKER_HEARTBEAT_MS)
             s_heartbeat(self, w);

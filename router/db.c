@@ -83,7 +83,7 @@ sqlite3 *db_open(const char *path)
         log_error("cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, DB_BUSY_MS);
     if (s_exec(db, "PRAGMA journal_mode=WAL") < 0 || s_exec(db, "PRAGMA foreign_keys=ON") < 0 ||
         s_exec(db, "PRAGMA synchronous=NORMAL") < 0)
         goto fail;

@@ -9,6 +9,9 @@
  * not yet recorded in schema_migrations. Each thread opens its own handle.
  * Returns the handle (caller closes it with sqlite3_close), or NULL after
  * logging why. */
+/* How long a statement waits for another connection's lock. */
+#define DB_BUSY_MS 5000
+
 sqlite3 *db_open(const char *path);
 
 /* PRAGMA data_version of this connection: it changes whenever another

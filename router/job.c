@@ -16,10 +16,10 @@ job_t *job_new(bool sync, const route_target_t *target, const char *event_type,
     self->created_ms = now_ms;
     self->hdr.type = WIRE_JOB;
     self->hdr.sync = sync;
-    self->hdr.space = strdup(target->space);
-    self->hdr.function_id = strdup(target->function_id);
-    self->hdr.function_type = strdup(target->function_type);
-    self->hdr.provider = strdup(target->provider);
+    self->hdr.space = strdup(target->function->space);
+    self->hdr.function_id = strdup(target->function->function_id);
+    self->hdr.function_type = strdup(target->function->type);
+    self->hdr.provider = strdup(target->function->provider);
     self->event_type = strdup(event_type);
     self->event_id = event_id ? strdup(event_id) : NULL;
     if (!self->hdr.space || !self->hdr.function_id || !self->hdr.function_type ||

@@ -1,9 +1,15 @@
-/* The router's in-memory routing snapshot, built from SQLite.
+/* The router's in-memory routes, built from SQLite and kept up to date one
+ * changed row at a time.
  *
- * A route table is immutable once built: the broker builds a new one on every
- * configuration change and then destroys the old one, so a lookup never sees
- * a half-updated table. Every string a lookup returns is owned by the table
- * and stays valid until route_table_destroy().
+ * route_table_new() builds a table from the functions, subscriptions, cors
+ * and event_types tables; route_table_apply() then applies the rows the
+ * route_changes triggers logged since (schema/004_route_changes.sql), in
+ * place. Only the broker thread uses a table, and it applies changes between
+ * loop passes, so a lookup never sees a half-updated table. What a lookup
+ * returns (targets, functions, strings, CORS configurations, parameter
+ * names) is owned by the table and stays valid until the next
+ * route_table_apply() or route_table_destroy(): keep nothing across loop
+ * passes, copy what must live longer (job_new and delivery_new do).
  *
  * Rows that cannot be used (bad JSON, a path that conflicts with a route
  * already loaded from another space, a subscription whose function is
@@ -18,17 +24,25 @@
 #include "egw/wire.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct route_table route_table_t;
 
-/* What a subscription delivers to: one function of one space. */
+/* One function of one space. The table holds one record per function, and
+ * every subscription and authorizer of the function points at it, so a
+ * function update is one replacement that all of them see. */
 typedef struct {
     const char *space;
-    const char *subscription_id;
     const char *function_id;
-    const char *function_type; /* "http", "awslambda", ... */
-    const char *provider;      /* the functions.provider JSON text, validated */
+    const char *type;     /* "http", "awslambda", ... */
+    const char *provider; /* the functions.provider JSON text, validated */
+} route_function_t;
+
+/* What a subscription delivers to. */
+typedef struct {
+    const route_function_t *function;
+    const char *subscription_id;
     const event_filter_t *filter; /* async: the subscription's filter, or NULL for none */
 } route_target_t;
 
@@ -39,10 +53,41 @@ typedef struct {
 } route_targets_t;
 
 /* Reads functions, subscriptions, cors and the event types' authorizers in
- * one read transaction and builds a snapshot. Returns NULL (after logging
+ * one read transaction and builds a table, which remembers the last
+ * route_changes sequence number it includes. Returns NULL (after logging
  * why) only when the database cannot be read or memory runs out. Caller
  * destroys the result. */
 route_table_t *route_table_new(sqlite3 *db);
+
+/* Change logs longer than this are not applied row by row: a rebuild reads
+ * the tables once instead (a bulk load in the sqlite3 shell). */
+#define ROUTE_TABLE_APPLY_MAX 2000
+
+/* Called once per subscription row route_table_apply() looked at (added,
+ * changed or deleted), inside its read transaction, so the caller can
+ * refresh what it keeps per subscription. */
+typedef void(route_table_subscription_fn)(void *arg, const char *space, const char *id);
+
+/* What route_table_apply() returns besides a count of applied rows. */
+#define ROUTE_TABLE_APPLY_ERROR (-1)   /* database unreadable; table unchanged, retry later */
+#define ROUTE_TABLE_APPLY_TOO_MANY (-2) /* log too long or not contiguous; table unchanged */
+#define ROUTE_TABLE_APPLY_BROKEN (-3)  /* could not apply a row; table partly updated */
+
+/* Applies the route_changes rows logged after the table's sequence number
+ * (in one read transaction, reading each changed key's current row) and
+ * advances it. Returns the number of rows applied (0: nothing new), or one
+ * of the codes above: after TOO_MANY the table is still a consistent older
+ * state; after BROKEN (a path conflict that only a rebuild resolves the way
+ * a rebuild would, a function deleted under its subscriptions, memory
+ * exhausted) it must be replaced by route_table_new() before the next
+ * lookup. on_subscription may be NULL. */
+int route_table_apply(route_table_t *self, sqlite3 *db, route_table_subscription_fn *on_subscription,
+                      void *arg);
+/* The last route_changes sequence number the table includes. */
+long long route_table_seq(const route_table_t *self);
+/* Whether some loaded async subscription names a system event type
+ * ("eventgateway.*" or one of its types). */
+bool route_table_system_subscribed(const route_table_t *self);
 /* NULL-safe; clears *self_p. */
 void route_table_destroy(route_table_t **self_p);
 
@@ -86,13 +131,14 @@ const route_target_t *route_table_async_first(route_table_t *self, const wire_hd
 const route_target_t *route_table_async_next(route_async_iter_t *it);
 /* The authorizer function of event type event_type in space (the event
  * type's authorizerId), or NULL when it has none or the function is not
- * loaded. Only space, function_id, function_type and provider are set. */
-const route_target_t *route_table_authorizer(route_table_t *self, const char *space,
-                                             const char *event_type);
+ * loaded. */
+const route_function_t *route_table_authorizer(route_table_t *self, const char *space,
+                                               const char *event_type);
 /* The CORS configuration for (method, path), or NULL. */
 const cors_config_t *route_table_cors(route_table_t *self, const char *method, const char *path);
 
-/* Rows loaded and rows skipped (subscriptions + cors), for logs and tests. */
+/* Rows loaded (subscriptions + cors, exact) and rows skipped (by the last
+ * build and the changes applied since), for logs and tests. */
 size_t route_table_loaded(const route_table_t *self);
 size_t route_table_skipped(const route_table_t *self);
 

@@ -97,11 +97,11 @@ static void s_test_lookups(sqlite3 *db)
     const route_target_t *s = route_table_sync(t, "GET", "http.request", "/users/10", &p);
     CHECK(s != NULL);
     if (s) {
-        CHECK_STR(s->space, "a");
+        CHECK_STR(s->function->space, "a");
         CHECK_STR(s->subscription_id, "s1");
-        CHECK_STR(s->function_id, "f1");
-        CHECK_STR(s->function_type, "http");
-        CHECK_STR(s->provider, "{\"url\":\"http://127.0.0.1:9/one\"}");
+        CHECK_STR(s->function->function_id, "f1");
+        CHECK_STR(s->function->type, "http");
+        CHECK_STR(s->function->provider, "{\"url\":\"http://127.0.0.1:9/one\"}");
         CHECK(p.count == 1 && s_param(&p, "id", "10"));
     }
     CHECK(route_table_sync(t, "get", "http.request", "/users/10", NULL) == s);
@@ -114,7 +114,7 @@ static void s_test_lookups(sqlite3 *db)
           NULL);
 
     s = route_table_sync(t, "POST", "http.request", "/orders/a/b", &p);
-    CHECK(s != NULL && strcmp(s->subscription_id, "s3") == 0 && strcmp(s->space, "b") == 0);
+    CHECK(s != NULL && strcmp(s->subscription_id, "s3") == 0 && strcmp(s->function->space, "b") == 0);
     CHECK(s_param(&p, "rest", "a/b"));
 
     const route_targets_t *l = route_table_async(t, "POST", "user.created", "/", &p);
@@ -122,8 +122,8 @@ static void s_test_lookups(sqlite3 *db)
     if (l && l->count == 2) {
         CHECK_STR(l->items[0]->subscription_id, "s5");
         CHECK_STR(l->items[1]->subscription_id, "s6");
-        CHECK_STR(l->items[1]->function_id, "f2");
-        CHECK_STR(l->items[1]->space, "b");
+        CHECK_STR(l->items[1]->function->function_id, "f2");
+        CHECK_STR(l->items[1]->function->space, "b");
     }
     l = route_table_async(t, "POST", "user.created", "/x/7", &p);
     CHECK(l != NULL && l->count == 1 && s_param(&p, "id", "7"));
@@ -201,7 +201,7 @@ static void s_test_reload(sqlite3 *db)
     const route_target_t *s = route_table_sync(t, "GET", "http.request", "/users/10", &p);
     CHECK(s != NULL && strcmp(s->subscription_id, "s2") == 0 && s_param(&p, "name", "10"));
     s = route_table_sync(t, "GET", "http.request", "/bad", NULL);
-    CHECK(s != NULL && strcmp(s->provider, "{\"url\":\"http://127.0.0.1:9/fixed\"}") == 0);
+    CHECK(s != NULL && strcmp(s->function->provider, "{\"url\":\"http://127.0.0.1:9/fixed\"}") == 0);
     const route_targets_t *l = route_table_async(t, "POST", "user.created", "/", NULL);
     CHECK(l != NULL && l->count == 1 && strcmp(l->items[0]->subscription_id, "s5") == 0);
     route_table_destroy(&t);
@@ -486,22 +486,22 @@ static void s_test_authorizers(const char *db_path)
     route_table_t *t = route_table_new(db);
     CHECK(t != NULL);
     if (t) {
-        const route_target_t *a = route_table_authorizer(t, "a", "user.created");
+        const route_function_t *a = route_table_authorizer(t, "a", "user.created");
         CHECK(a != NULL);
         if (a) {
             CHECK_STR(a->space, "a");
             CHECK_STR(a->function_id, "auth");
-            CHECK_STR(a->function_type, "http");
+            CHECK_STR(a->type, "http");
             CHECK_STR(a->provider, "{\"url\":\"http://127.0.0.1:9/auth\"}");
         }
-        const route_target_t *h = route_table_authorizer(t, "a", "http.request");
+        const route_function_t *h = route_table_authorizer(t, "a", "http.request");
         CHECK(h != NULL);
         if (h)
             CHECK_STR(h->function_id, "auth");
-        const route_target_t *b = route_table_authorizer(t, "b", "user.created");
+        const route_function_t *b = route_table_authorizer(t, "b", "user.created");
         CHECK(b != NULL && b != a);
         if (b)
-            CHECK_STR(b->function_type, "awslambda");
+            CHECK_STR(b->type, "awslambda");
         CHECK(route_table_authorizer(t, "a", "plain") == NULL);
         CHECK(route_table_authorizer(t, "a", "orphan") == NULL);
         CHECK(route_table_authorizer(t, "b", "http.request") == NULL);

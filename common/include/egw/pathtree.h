@@ -12,10 +12,13 @@
  *   - a wildcard may only be the last segment, and nothing may be added below
  *     or beside a wildcard at the same position;
  *   - the same route twice is a conflict unless added with pathtree_get().
- * Matching is O(number of segments) and does not allocate. */
+ * Matching is O(number of segments) and does not allocate. Routes can be
+ * removed again (pathtree_remove), so a tree can follow a configuration
+ * change by change. */
 #ifndef EGW_PATHTREE_H
 #define EGW_PATHTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct pathtree pathtree_t;
@@ -52,8 +55,22 @@ int pathtree_validate(const char *route, char *err, size_t err_len);
  * with one already in the tree. */
 int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, size_t err_len);
 
-/* The value stored for exactly this route (same text), or NULL. */
+/* The value stored for exactly this route (same text, a trailing "/" aside),
+ * or NULL. */
 void *pathtree_get(pathtree_t *self, const char *route);
+
+/* Removes exactly this route (same text, a trailing "/" aside) and frees
+ * the nodes no other route needs. Returns its value, or NULL when the route
+ * is not in the tree (nothing changes then). */
+void *pathtree_remove(pathtree_t *self, const char *route);
+
+/* Calls fn for every stored route, in no particular order, with its text as
+ * added (cut at 8 KiB) and its value. fn must not change the tree. */
+void pathtree_each(const pathtree_t *self, void (*fn)(const char *route, void *value, void *arg),
+                   void *arg);
+
+/* True when the tree holds no route. */
+bool pathtree_is_empty(const pathtree_t *self);
 
 /* Finds the route matching path (a request path, percent-encoded, no query).
  * Static segments win over parameters, parameters over the wildcard.
