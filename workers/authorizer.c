@@ -264,7 +264,7 @@ static int s_attach_v01(jsontext_buf_t *out, const char *event, size_t len,
     static const char *const skip_ext[] = {"extensions", NULL};
     static const char *const skip_eg[] = {"eventgateway", NULL};
     static const char *const skip_auth[] = {"authorization", NULL};
-    jsontext_member_t ext, eg;
+    jsontext_member_t ext = {0}, eg = {0}; /* set only when found; zeroed for the analysers */
     int has_ext = jsontext_object_find(event, len, 0, "extensions", &ext);
     if (has_ext < 0)
         return -1;
