@@ -650,6 +650,131 @@ static void s_test_malformed_headers(void)
     CHECK(wire_hdr_decode("\x82\xa1v\x01\xa1t\xc1", 7, &h) == -1);
 }
 
+/* The encoder writes msgpack itself: its bytes must be exactly what
+ * msgpack-c's packer makes (smallest form of every integer, string, list
+ * and map size), and the decoder must type every msgpack form as msgpack-c
+ * does (a non-negative signed integer is unsigned, str8 is a string, ext
+ * and float match nothing). */
+static void s_test_msgpack_forms(void)
+{
+    const uint64_t corrs[] = {1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffull,
+                              0x100000000ull};
+    const int statuses[] = {1, 127, 128, 255, 256, 65536, -1, -32, -33, -128, -129, -32768,
+                            -32769, INT32_MIN, INT32_MAX};
+    const size_t lens[] = {1, 31, 32, 255, 256, 65535, 65536};
+    const size_t pairs[] = {1, 7, 8, 40000};
+    char *text = malloc(65537);
+    CHECK(text);
+    memset(text, 'p', 65536);
+    text[65536] = '\0';
+    for (size_t c = 0; c < sizeof corrs / sizeof corrs[0]; c++) {
+        for (size_t st = 0; st < sizeof statuses / sizeof statuses[0]; st++) {
+            size_t len = lens[(c + st) % (sizeof lens / sizeof lens[0])];
+            size_t npairs = pairs[(c * 3 + st) % (sizeof pairs / sizeof pairs[0])];
+            wire_hdr_t h = {.type = WIRE_REPLY, .corr = corrs[c], .status = statuses[st]};
+            char saved = text[len];
+            text[len] = '\0';
+            h.path = text;
+            for (size_t i = 0; i < npairs; i++)
+                CHECK(wire_kvs_add(&h.headers, i % 2 ? "k" : "", text + len - (i % len)) == 0);
+
+            s_frame_t f;
+            s_hdr_start(&f, WIRE_VERSION, WIRE_REPLY, 4);
+            s_str(&f, "corr");
+            msgpack_pack_uint64(&f.pk, corrs[c]);
+            s_str(&f, "path");
+            s_str(&f, text);
+            s_str(&f, "status");
+            msgpack_pack_int(&f.pk, statuses[st]);
+            s_str(&f, "hdrs");
+            msgpack_pack_array(&f.pk, 2 * npairs);
+            for (size_t i = 0; i < npairs; i++) {
+                s_str(&f, i % 2 ? "k" : "");
+                s_str(&f, text + len - (i % len));
+            }
+
+            char *out;
+            size_t out_len;
+            CHECK(wire_hdr_encode(&h, &out, &out_len) == 0);
+            CHECK(out_len == f.sbuf.size && memcmp(out, f.sbuf.data, out_len) == 0);
+            wire_hdr_t back;
+            CHECK(wire_hdr_decode(out, out_len, &back) == 0);
+            CHECK(s_hdr_eq(&h, &back));
+            wire_hdr_clear(&back);
+            free(out);
+            msgpack_sbuffer_destroy(&f.sbuf);
+            h.path = NULL;
+            wire_kvs_clear(&h.headers);
+            text[len] = saved;
+        }
+    }
+    free(text);
+
+    /* Binary bodies of each bin size class match msgpack-c too. */
+    const size_t body_lens[] = {1, 255, 256, 65535, 65536};
+    for (size_t b = 0; b < sizeof body_lens / sizeof body_lens[0]; b++) {
+        uint8_t *body = calloc(1, body_lens[b]);
+        CHECK(body);
+        wire_payload_t pl = {.kind = WIRE_KIND_HTTP, .body = body, .body_len = body_lens[b]};
+        s_frame_t f;
+        s_frame_init(&f);
+        msgpack_pack_map(&f.pk, 3);
+        s_str(&f, "v");
+        msgpack_pack_int(&f.pk, WIRE_VERSION);
+        s_str(&f, "kind");
+        msgpack_pack_int(&f.pk, WIRE_KIND_HTTP);
+        s_str(&f, "body");
+        msgpack_pack_bin(&f.pk, body_lens[b]);
+        msgpack_pack_bin_body(&f.pk, body, body_lens[b]);
+        char *out;
+        size_t out_len;
+        CHECK(wire_payload_encode(&pl, &out, &out_len) == 0);
+        CHECK(out_len == f.sbuf.size && memcmp(out, f.sbuf.data, out_len) == 0);
+        free(out);
+        free(body);
+        msgpack_sbuffer_destroy(&f.sbuf);
+    }
+
+    /* Forms msgpack-c's packer never picks for these values still decode
+     * with msgpack-c's types. */
+#define FORM(bytes, ok) {bytes, sizeof(bytes) - 1, ok}
+    static const struct {
+        const char *bytes;
+        size_t len;
+        int ok;
+    } forms[] = {
+        FORM("\x83\xa1v\x01\xa1t\x02\xa4""corr\xd0\x05", 1),             /* int8 5 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa4""corr\xd3\0\0\0\0\0\0\0\x09", 1), /* int64 9 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa4""corr\xd0\xff", 0),             /* int8 -1 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa6status\xd3\xff\xff\xff\xff\xff\xff\xff\xfd", 1),
+        FORM("\x83\xa1v\x01\xa1t\x02\xa6status\xcd\x01\xf4", 1),         /* uint16 500 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa6status\xce\x80\0\0\0", 0),       /* > INT32_MAX */
+        FORM("\x83\xa1v\xcc\x01\xa1t\x02\xa6method\xd9\x03GET", 1),      /* uint8 v, str8 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa6method\xc4\x03GET", 0),          /* bin is no string */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa6method\xd4\x01\x02", 0),         /* fixext */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa2ok\xca\0\0\0\0", 0),               /* float32 */
+        FORM("\x83\xa1v\x01\xa1t\x02\xd9\x01x\xd8\x01" "0123456789abcdef", 1), /* skipped */
+        FORM("\x83\xa1v\x01\xa1t\x02\xa1x\xc7\x02\x05zz", 1),            /* ext8, skipped */
+        FORM("\x83\xa1v\x01\xa1t\x02\xc4\x01x\x01", 0),                  /* bin key */
+    };
+#undef FORM
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        wire_hdr_t h;
+        int rc = wire_hdr_decode(forms[i].bytes, forms[i].len, &h);
+        if (rc != (forms[i].ok ? 0 : -1)) {
+            fprintf(stderr, "form %zu: decode gave %d\n", i, rc);
+            CHECK(0);
+        }
+        if (rc == 0) {
+            CHECK(h.type == WIRE_REPLY);
+            CHECK(h.corr == 0 || h.corr == 5 || h.corr == 9);
+            CHECK(h.status == 0 || h.status == -3 || h.status == 500);
+            CHECK(!h.method || strcmp(h.method, "GET") == 0);
+            wire_hdr_clear(&h);
+        }
+    }
+}
+
 static void s_test_malformed_payloads(void)
 {
     s_frame_t f;
@@ -848,6 +973,7 @@ int main(int argc, char **argv)
     s_test_payload_roundtrips();
     s_test_malformed_headers();
     s_test_malformed_payloads();
+    s_test_msgpack_forms();
     s_test_garbage();
     printf("common_wire_test: OK\n");
     return 0;
