@@ -1366,3 +1366,136 @@ const route_function_t *route_table_authorizer(route_table_t *self, const char *
     s_key_free(key, buf);
     return fn ? &fn->pub : NULL;
 }
+
+/* ---- dump ---- */
+
+typedef struct {
+    zlistx_t *lines;
+    const char *kind;
+    const char *key;
+    bool oom;
+} s_dump_t;
+
+static void s_dump_add(s_dump_t *d, char *line)
+{
+    if (!line || !zlistx_add_end(d->lines, line)) {
+        zstr_free(&line);
+        d->oom = true;
+    }
+}
+
+/* The key as printable text: "\x1f" shown as "|". */
+static char *s_printable(const char *key)
+{
+    char *copy = strdup(key);
+    for (char *p = copy; p && *p; p++)
+        if (*p == '\x1f')
+            *p = '|';
+    return copy;
+}
+
+static void s_dump_route(const char *route, void *value, void *arg)
+{
+    s_dump_t *d = arg;
+    char *key = s_printable(d->key);
+    if (!key) {
+        d->oom = true;
+        return;
+    }
+    if (strcmp(d->kind, "sync") == 0) {
+        const route_target_t *t = value;
+        s_dump_add(d, zsys_sprintf("sync %s %s %s/%s -> %s", key, route, t->function->space,
+                                   t->subscription_id, t->function->function_id));
+    } else if (strcmp(d->kind, "cors") == 0) {
+        const cors_config_t *c = value;
+        char *line = zsys_sprintf("cors %s %s %s/%s credentials=%d", key, route, c->space,
+                                  c->cors_id, c->allow_credentials);
+        const char **arrays[] = {c->origins, c->methods, c->headers};
+        size_t counts[] = {c->origins_count, c->methods_count, c->headers_count};
+        for (int a = 0; a < 3 && line; a++) {
+            for (size_t i = 0; line && i < counts[a]; i++) {
+                char *longer = zsys_sprintf("%s %s", line, arrays[a][i]);
+                zstr_free(&line);
+                line = longer;
+            }
+            char *longer = line ? zsys_sprintf("%s ;", line) : NULL;
+            zstr_free(&line);
+            line = longer;
+        }
+        s_dump_add(d, line);
+    } else {
+        const s_async_t *list = value;
+        char *line = zsys_sprintf("%s %s %s:", d->kind, key, route);
+        for (size_t i = 0; line && i < list->pub.count; i++) {
+            const route_target_t *t = list->pub.items[i];
+            char *longer = zsys_sprintf("%s %s/%s->%s%s", line, t->function->space,
+                                        t->subscription_id, t->function->function_id,
+                                        t->filter ? "(filtered)" : "");
+            zstr_free(&line);
+            line = longer;
+        }
+        s_dump_add(d, line);
+    }
+    free(key);
+}
+
+static void s_dump_trees(s_dump_t *d, zhashx_t *hash, const char *kind)
+{
+    d->kind = kind;
+    for (pathtree_t *tree = zhashx_first(hash); tree; tree = zhashx_next(hash)) {
+        d->key = zhashx_cursor(hash);
+        pathtree_each(tree, s_dump_route, d);
+    }
+}
+
+static int s_line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *route_table_dump(route_table_t *self)
+{
+    s_dump_t d = {.lines = zlistx_new()};
+    if (!d.lines)
+        return NULL;
+    zlistx_set_destructor(d.lines, (zlistx_destructor_fn *)zstr_free);
+    for (s_function_t *fn = zhashx_first(self->functions); fn;
+         fn = zhashx_next(self->functions))
+        s_dump_add(&d, zsys_sprintf("function %s/%s %s %s refs=%zu", fn->pub.space,
+                                    fn->pub.function_id, fn->pub.type, fn->pub.provider,
+                                    fn->refs));
+    for (s_function_t *fn = zhashx_first(self->authorizers); fn;
+         fn = zhashx_next(self->authorizers)) {
+        char *key = s_printable(zhashx_cursor(self->authorizers));
+        s_dump_add(&d, key ? zsys_sprintf("authorizer %s -> %s/%s", key, fn->pub.space,
+                                          fn->pub.function_id)
+                           : NULL);
+        free(key);
+    }
+    s_dump_trees(&d, self->sync, "sync");
+    s_dump_trees(&d, self->async, "async");
+    s_dump_trees(&d, self->async_prefix, "pattern");
+    s_dump_trees(&d, self->cors, "cors");
+    s_dump_add(&d, zsys_sprintf("loaded %zu system %zu", self->loaded, self->system_subs));
+    size_t count = zlistx_size(d.lines), total = 1, i = 0;
+    char **sorted = calloc(count + 1, sizeof *sorted);
+    for (char *line = zlistx_first(d.lines); sorted && line; line = zlistx_next(d.lines)) {
+        sorted[i++] = line;
+        total += strlen(line) + 1;
+    }
+    char *out = d.oom || !sorted ? NULL : malloc(total);
+    if (out) {
+        qsort(sorted, count, sizeof *sorted, s_line_cmp);
+        size_t at = 0;
+        for (i = 0; i < count; i++) {
+            size_t n = strlen(sorted[i]);
+            memcpy(out + at, sorted[i], n);
+            out[at + n] = '\n';
+            at += n + 1;
+        }
+        out[at] = '\0';
+    }
+    free(sorted);
+    zlistx_destroy(&d.lines);
+    return out;
+}

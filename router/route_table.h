@@ -142,4 +142,9 @@ const cors_config_t *route_table_cors(route_table_t *self, const char *method, c
 size_t route_table_loaded(const route_table_t *self);
 size_t route_table_skipped(const route_table_t *self);
 
+/* Everything loaded, one sorted line per function, authorizer, route and
+ * CORS configuration, for tests (an updated table must equal a fresh build)
+ * and debugging. Returns NULL when memory runs out; caller frees. */
+char *route_table_dump(route_table_t *self);
+
 #endif

@@ -1,6 +1,8 @@
 /* Self-test of common/pathtree.c: validation, every conflict rule in both
  * orders, matching precedence, parameters and wildcards, pathtree_get, and
- * 100,000 routes (correctness only, no timing). Run it under
+ * 100,000 routes (correctness only, no timing), removal (alone, among many
+ * siblings, and random add/remove sequences compared with a tree built from
+ * scratch) and pathtree_each. Run it under
  * -Db_sanitize=address,undefined too. */
 #include "egw/pathtree.h"
 
@@ -529,6 +531,189 @@ static void s_test_random(void)
     CHECK(hits > 1000 && wild_hits > 100 && empty_rest > 10);
 }
 
+
+/* ---- removal ---------------------------------------------------------------- */
+
+typedef struct {
+    char seen[64][64];
+    void *values[64];
+    int count;
+} s_each_t;
+
+static void s_each_fn(const char *route, void *value, void *arg)
+{
+    s_each_t *e = arg;
+    CHECK(e->count < 64);
+    snprintf(e->seen[e->count], sizeof e->seen[e->count], "%s", route);
+    e->values[e->count++] = value;
+}
+
+static bool s_each_has(const s_each_t *e, const char *route, void *value)
+{
+    for (int i = 0; i < e->count; i++)
+        if (strcmp(e->seen[i], route) == 0)
+            return e->values[i] == value;
+    return false;
+}
+
+static void s_test_remove(void)
+{
+    pathtree_t *t = pathtree_new();
+    CHECK(pathtree_is_empty(t));
+    CHECK(s_add(t, "/users/:id", V(1)) == 0);
+    CHECK(s_add(t, "/users/:id/posts/", V(2)) == 0);
+    CHECK(s_add(t, "/files/*rest", V(3)) == 0);
+    CHECK(s_add(t, "/", V(4)) == 0);
+    CHECK(s_add(t, "/a/b/c", V(5)) == 0);
+    CHECK(!pathtree_is_empty(t));
+
+    /* pathtree_each gives every route as added. */
+    s_each_t e = {.count = 0};
+    pathtree_each(t, s_each_fn, &e);
+    CHECK(e.count == 5);
+    CHECK(s_each_has(&e, "/users/:id", V(1)) && s_each_has(&e, "/users/:id/posts/", V(2)) &&
+          s_each_has(&e, "/files/*rest", V(3)) && s_each_has(&e, "/", V(4)) &&
+          s_each_has(&e, "/a/b/c", V(5)));
+
+    /* Not there: nothing changes. */
+    CHECK(pathtree_remove(t, "/users/:name") == NULL);
+    CHECK(pathtree_remove(t, "/users") == NULL);
+    CHECK(pathtree_remove(t, "/a/b") == NULL);
+    CHECK(pathtree_remove(t, "nope") == NULL);
+    CHECK(pathtree_match(t, "/users/7", NULL) == V(1));
+
+    /* A route with a longer one below it: the longer one stays. */
+    CHECK(pathtree_remove(t, "/users/:id") == V(1));
+    CHECK(pathtree_match(t, "/users/7", NULL) == NULL);
+    CHECK(pathtree_match(t, "/users/7/posts", NULL) == V(2));
+    CHECK(pathtree_remove(t, "/users/:id") == NULL);
+    /* The param node is still needed, so a conflicting param still conflicts,
+     * naming the route that is left, trailing slash and all. */
+    char err[256];
+    CHECK(pathtree_add(t, "/users/:name", V(6), err, sizeof err) == -1);
+    CHECK(strcmp(err, "path conflict: /users/:name conflicts with /users/:id/posts/") == 0);
+    /* Removing the last route below frees the way: the conflict is gone. */
+    CHECK(pathtree_remove(t, "/users/:id/posts") == V(2)); /* trailing "/" aside */
+    CHECK(s_add(t, "/users/:name", V(6)) == 0);
+    CHECK(s_add(t, "/users/me", V(7)) == -1); /* still a param there */
+    CHECK(pathtree_remove(t, "/users/:name") == V(6));
+    CHECK(s_add(t, "/users/me", V(7)) == 0); /* now a static is fine */
+
+    /* Wildcards: after removal, statics may go where it was. */
+    CHECK(pathtree_remove(t, "/files/*rest") == V(3));
+    CHECK(pathtree_match(t, "/files/x", NULL) == NULL);
+    CHECK(s_add(t, "/files/x", V(8)) == 0);
+
+    CHECK(pathtree_remove(t, "/a/b/c") == V(5));
+    CHECK(pathtree_match(t, "/a/b/c", NULL) == NULL);
+    CHECK(pathtree_remove(t, "/") == V(4));
+    CHECK(pathtree_remove(t, "/users/me") == V(7));
+    CHECK(pathtree_remove(t, "/files/x") == V(8));
+    CHECK(pathtree_is_empty(t));
+    CHECK(pathtree_match(t, "/", NULL) == NULL);
+    pathtree_destroy(&t);
+
+    /* Many static siblings: removal from the open-addressing table keeps
+     * every other sibling reachable (runs of colliding slots), and the
+     * table shrinks back. */
+    enum { N = 20000 };
+    t = pathtree_new();
+    char route[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(route, sizeof route, "/s/%d", i);
+        CHECK(pathtree_add(t, route, (void *)(intptr_t)(i + 1), err, sizeof err) == 0);
+    }
+    static bool gone[N];
+    for (int k = 0; k < N * 3 / 4; k++) {
+        int i = (int)(s_next() % N);
+        snprintf(route, sizeof route, "/s/%d", i);
+        void *got = pathtree_remove(t, route);
+        CHECK(got == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
+        gone[i] = true;
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(route, sizeof route, "/s/%d", i);
+        CHECK(pathtree_match(t, route, NULL) == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(route, sizeof route, "/s/%d", i);
+        pathtree_remove(t, route);
+    }
+    CHECK(pathtree_is_empty(t));
+    pathtree_destroy(&t);
+}
+
+/* Random adds and removes; after each step the tree must match every path
+ * exactly as a tree built from scratch with the routes left (in the order
+ * they were added) does. */
+static void s_test_remove_random(void)
+{
+    static const char *segs[] = {"a", "b", ":x", ":y", "*w"};
+    static const char *psegs[] = {"a", "b", "c", ""};
+    int removed = 0;
+    for (int round = 0; round < 200; round++) {
+        pathtree_t *t = pathtree_new();
+        char routes[24][64];
+        int alive[24];
+        int n = 0;
+        for (int step = 0; step < 60; step++) {
+            if (n > 0 && s_next() % 3 == 0) {
+                int k = (int)(s_next() % (unsigned)n);
+                CHECK(pathtree_remove(t, routes[k]) == V(alive[k]));
+                CHECK(pathtree_get(t, routes[k]) == NULL);
+                memmove(&routes[k], &routes[k + 1], (size_t)(n - k - 1) * sizeof routes[0]);
+                memmove(&alive[k], &alive[k + 1], (size_t)(n - k - 1) * sizeof alive[0]);
+                n--;
+                removed++;
+            } else if (n < 24) {
+                char route[64] = "";
+                int len = 1 + (int)(s_next() % 3);
+                for (int i = 0; i < len; i++) {
+                    const char *seg = segs[s_next() % 5];
+                    if (seg[0] == '*' && i < len - 1)
+                        seg = "a";
+                    strcat(route, "/");
+                    strcat(route, seg);
+                }
+                char err[256];
+                if (pathtree_add(t, route, V(step + 1), err, sizeof err) == 0) {
+                    snprintf(routes[n], sizeof routes[n], "%s", route);
+                    alive[n++] = step + 1;
+                }
+            }
+            pathtree_t *fresh = pathtree_new();
+            for (int k = 0; k < n; k++)
+                CHECK(s_add(fresh, routes[k], V(alive[k])) == 0);
+            s_each_t e = {.count = 0};
+            pathtree_each(t, s_each_fn, &e);
+            CHECK(e.count == n);
+            for (int k = 0; k < n; k++)
+                CHECK(s_each_has(&e, routes[k], V(alive[k])));
+            for (int q = 0; q < 20; q++) {
+                char path[64] = "";
+                int len = (int)(s_next() % 4);
+                for (int i = 0; i < len; i++) {
+                    strcat(path, "/");
+                    strcat(path, psegs[s_next() % 4]);
+                }
+                if (!path[0])
+                    strcpy(path, "/");
+                pathtree_params_t p1, p2;
+                void *a = pathtree_match(t, path, &p1), *b = pathtree_match(fresh, path, &p2);
+                if (a != b) {
+                    fprintf(stderr, "path %s: %p after removals, %p fresh\n", path, a, b);
+                    CHECK(0);
+                }
+                CHECK(p1.count == p2.count);
+            }
+            pathtree_destroy(&fresh);
+        }
+        pathtree_destroy(&t);
+    }
+    printf("remove random: %d removals compared\n", removed);
+    CHECK(removed > 2000);
+}
+
 int main(void)
 {
     s_test_validate();
@@ -537,6 +722,8 @@ int main(void)
     s_test_get();
     s_test_random();
     s_test_many();
+    s_test_remove();
+    s_test_remove_random();
     printf("common_pathtree_test: OK\n");
     return 0;
 }
