@@ -8,8 +8,11 @@
  * broker makes for the benchmark's traffic: a sync GET on a static path, a
  * sync GET that binds a path parameter, and the async subscribers of a
  * POST / event, in rounds that alternate between the sizes, keeping each
- * one's fastest round. It prints one line per size and the ratios, and the
- * heap the table holds (mallinfo2), which is most of the router's RSS floor.
+ * one's fastest round. It prints one line per size and the ratios, the
+ * heap the table holds (mallinfo2), which is most of the router's RSS floor,
+ * and what applying one configuration change costs (route_table_apply after
+ * a one-row insert or delete, as the broker does on a change: the median of
+ * ROUTE_LOOKUP_CHANGES, without the SQLite write itself).
  *
  * usage: route_lookup [lookups] [N ...]   (defaults: 2000000, 10 100000) */
 #include "db.h"
@@ -18,6 +21,7 @@
 #include "egw/log.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 
 #define ROUTE_LOOKUP_MAX_SIZES 8
 #define ROUTE_LOOKUP_ROUNDS 20
+#define ROUTE_LOOKUP_CHANGES 201
 
 typedef struct {
     long size;
@@ -34,6 +39,7 @@ typedef struct {
     double ns_sync;
     double ns_param;
     double ns_async;
+    double us_apply; /* median route_table_apply of a one-row change */
 } s_result_t;
 
 static double s_now_ns(void)
@@ -128,6 +134,8 @@ static double s_time_async(route_table_t *t, long lookups)
     return (s_now_ns() - t0) / (double)lookups;
 }
 
+static double s_time_apply(sqlite3 *db, route_table_t *t);
+
 /* Builds the table for one size; the database stays open beside it, as the
  * broker's does. */
 static int s_build(const char *dir, long size, s_result_t *out, sqlite3 **db_p,
@@ -151,9 +159,55 @@ static int s_build(const char *dir, long size, s_result_t *out, sqlite3 **db_p,
     out->build_ms = (t1 - t0) / 1e6;
     out->heap_bytes = s_heap() - heap0;
     out->ns_sync = out->ns_param = out->ns_async = 1e30;
+    /* The fill was one bulk transaction: start the change log from here. */
+    route_table_destroy(&t);
+    s_exec(db, "DELETE FROM route_changes");
+    t = route_table_new(db);
+    if (!t) {
+        sqlite3_close(db);
+        return -1;
+    }
+    out->us_apply = s_time_apply(db, t);
     *db_p = db;
     *table_p = t;
     return 0;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Times route_table_apply for single-row changes: a new subscription,
+ * then its delete, alternately; checks each took effect. */
+static double s_time_apply(sqlite3 *db, route_table_t *t)
+{
+    double us[ROUTE_LOOKUP_CHANGES];
+    char sql[256];
+    for (int i = 0; i < ROUTE_LOOKUP_CHANGES; i++) {
+        if (i % 2 == 0)
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO subscriptions (space, subscription_id, type, event_type,"
+                     " function_id, method, path) VALUES ('default', 'change-%d', 'sync',"
+                     " 'http.request', 'backend', 'GET', '/change/%d')", i, i);
+        else
+            snprintf(sql, sizeof sql,
+                     "DELETE FROM subscriptions WHERE subscription_id = 'change-%d'", i - 1);
+        s_exec(db, sql);
+        double t0 = s_now_ns();
+        int n = route_table_apply(t, db, NULL, NULL);
+        us[i] = (s_now_ns() - t0) / 1e3;
+        snprintf(sql, sizeof sql, "/change/%d", i - i % 2);
+        bool routed = route_table_sync(t, "GET", "http.request", sql, NULL) != NULL;
+        if (n != 1 || routed != (i % 2 == 0)) {
+            fprintf(stderr, "route_lookup: change %d not applied (%d)\n", i, n);
+            exit(1);
+        }
+    }
+    s_exec(db, "DELETE FROM route_changes");
+    qsort(us, ROUTE_LOOKUP_CHANGES, sizeof us[0], s_cmp_double);
+    return us[ROUTE_LOOKUP_CHANGES / 2];
 }
 
 static double s_min(double a, double b)
@@ -224,12 +278,12 @@ int main(int argc, char **argv)
         for (int r = 0; r < ROUTE_LOOKUP_ROUNDS; r++)
             for (int i = 0; i < nsizes; i++)
                 s_round(tables[i], lookups / ROUTE_LOOKUP_ROUNDS + 1, &res[i]);
-        printf("%-14s %10s %10s %14s %16s %12s\n", "subscriptions", "build ms", "table MB",
-               "sync ns/op", "sync+param ns/op", "async ns/op");
+        printf("%-14s %10s %10s %14s %16s %12s %14s\n", "subscriptions", "build ms", "table MB",
+               "sync ns/op", "sync+param ns/op", "async ns/op", "change us/op");
         for (int i = 0; i < nsizes; i++)
-            printf("%-14ld %10.1f %10.1f %14.1f %16.1f %12.1f\n", res[i].size, res[i].build_ms,
-                   (double)res[i].heap_bytes / (1024.0 * 1024.0), res[i].ns_sync,
-                   res[i].ns_param, res[i].ns_async);
+            printf("%-14ld %10.1f %10.1f %14.1f %16.1f %12.1f %14.1f\n", res[i].size,
+                   res[i].build_ms, (double)res[i].heap_bytes / (1024.0 * 1024.0), res[i].ns_sync,
+                   res[i].ns_param, res[i].ns_async, res[i].us_apply);
     }
     for (int i = 0; i < nsizes; i++) {
         route_table_destroy(&tables[i]);
