@@ -35,6 +35,14 @@
 /* A chunked body that keeps coming long past the limit is not read to its
  * end: the connection is dropped instead of answering 413. */
 #define HTTP_SERVER_DISCARD_FACTOR 16
+/* Each connection's libmicrohttpd memory pool: it holds the request line,
+ * the headers and the read buffer, so it bounds the headers a request may
+ * carry (libmicrohttpd answers 431 beyond that). libmicrohttpd zeroes the
+ * pool (about 1.5 times its size) after every request on a keep-alive
+ * connection, so its default of 32 KiB cost more than the rest of the
+ * ingress's user-space work per request (docs/performance.md). 16 KiB keeps
+ * headers up to about 14 KiB, as much as Node.js accepts by default. */
+#define HTTP_SERVER_POOL_BYTES (16 * 1024)
 
 typedef enum {
     REQ_RECEIVING = 0,
@@ -571,6 +579,7 @@ http_server_t *http_server_new(const http_server_options_t *opts, router_link_t 
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_CONNECTION_LIMIT, s_connection_limit(),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_SERVER_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_SERVER_POOL_BYTES,
         MHD_OPTION_UNESCAPE_CALLBACK, s_unescape_none, NULL,
         MHD_OPTION_END);
     if (!self->daemon) {

@@ -264,4 +264,18 @@ test('CORS: preflight and actual requests get the configured headers', g(async (
   assert.equal(actual.headers.get('access-control-allow-origin'), 'http://app.example.com');
 }));
 
+// ingress/http_server.c sizes libmicrohttpd's per-connection pool
+// (HTTP_SERVER_POOL_BYTES, 16 KiB): large headers still reach the function,
+// headers beyond the pool get libmicrohttpd's 431, and the ingress serves on.
+test('request headers of 12 KiB reach the function; 40 KiB of headers is a 431', g(async () => {
+  const big = 'b'.repeat(12 * 1024);
+  const res = await ref.gw.events('GET', '/files/big', { headers: { 'X-Big': big } });
+  assert.equal(res.status, 200, res.text.slice(0, 200));
+  assert.ok(JSON.stringify(res.json).includes(big), 'the 12 KiB header did not reach the function');
+  const huge = await ref.gw.events('GET', '/files/huge', { headers: { 'X-Big': 'h'.repeat(40 * 1024) } });
+  assert.equal(huge.status, 431);
+  const after = await ref.gw.events('GET', '/files/after');
+  assert.equal(after.status, 200, after.text);
+}));
+
 logsCleanTest(ref);
