@@ -11,8 +11,9 @@
  *      always name an existing route below any node.
  *   2. The conflict rules of pathtree.h hold at every node: static children
  *      and a param child never coexist, and a wildcard child has no sibling.
- *      Matching still backtracks (static, then param, then wildcard) so it
- *      stays correct should these rules ever be relaxed.
+ *      So a node has one kind of children at most, which the node layout
+ *      relies on (one kids pointer) and matching too (no backtracking
+ *      between kinds); relaxing the rules means changing both.
  *
  * Matching semantics (the reference gateway's, plus two decisions of ours):
  *   - paths are compared byte for byte, still percent-encoded; parameter
@@ -24,7 +25,7 @@
  *     rest="a/b"), and also the empty rest: "/files" and "/files/" match it
  *     with rest="". A route "/files" stored beside it wins for those paths.
  *
- * Memory: a node is 49 bytes plus its segment, one malloc each (the route
+ * Memory: a node is 33 bytes plus its segment, one malloc each (the route
  * table holds two or three per subscription). The route text is not copied:
  * it is the segments on the way down plus a trailing-slash flag, which is
  * all a conflict message needs to give it back as it was added. */
@@ -43,13 +44,18 @@
 
 typedef struct s_node s_node_t;
 /* Node flags. */
-#define S_ROUTE 0x01 /* a route ends here; value is meaningful */
-#define S_SLASH 0x02 /* that route was added with a trailing "/" */
+#define S_ROUTE 0x01      /* a route ends here; value is meaningful */
+#define S_SLASH 0x02      /* that route was added with a trailing "/" */
+#define S_KID_PARAM 0x04  /* kids is the ":name" child */
+#define S_KID_WILD 0x08   /* kids is the "*name" child */
 
+/* Invariant 2 means a node has one kind of children at most: static ones,
+ * one parameter or one wildcard. So one pointer holds them (kids): the
+ * static children's table when nslots > 0, else the one child the flags
+ * name, else NULL. That saves two pointers per node, and a node with a short
+ * segment fits a 48-byte malloc chunk. */
 struct s_node {
-    s_node_t **slots;  /* static children, open addressing, NULL = free slot */
-    s_node_t *param;   /* the ":name" child */
-    s_node_t *wild;    /* the "*name" child */
+    void *kids;
     void *value;       /* meaningful when S_ROUTE is set */
     uint32_t hash;     /* of seg, for static children */
     uint32_t nslots;   /* 0 or a power of two */
@@ -58,6 +64,27 @@ struct s_node {
     uint8_t flags;
     char seg[];        /* static text, or the parameter/wildcard name */
 };
+
+/* The static children's slots (open addressing, NULL = free slot). */
+#define S_SLOTS(n) ((s_node_t **)(n)->kids)
+
+static s_node_t *s_param(const s_node_t *n)
+{
+    return (n->flags & S_KID_PARAM) ? n->kids : NULL;
+}
+
+static s_node_t *s_wild(const s_node_t *n)
+{
+    return (n->flags & S_KID_WILD) ? n->kids : NULL;
+}
+
+/* Makes child (NULL: none) the one variable child of n, which has no
+ * static child (invariant 2). */
+static void s_set_kid(s_node_t *n, uint8_t kind, s_node_t *child)
+{
+    n->kids = child;
+    n->flags = (uint8_t)((n->flags & ~(S_KID_PARAM | S_KID_WILD)) | (child ? kind : 0));
+}
 
 struct pathtree {
     s_node_t *root;
@@ -102,11 +129,14 @@ static void s_node_destroy(s_node_t *self)
 {
     if (!self)
         return;
-    for (size_t i = 0; i < self->nslots; i++)
-        s_node_destroy(self->slots[i]);
-    free(self->slots);
-    s_node_destroy(self->param);
-    s_node_destroy(self->wild);
+    if (self->nslots) {
+        for (size_t i = 0; i < self->nslots; i++)
+            s_node_destroy(S_SLOTS(self)[i]);
+        free(self->kids);
+    } else {
+        s_node_destroy(s_param(self));
+        s_node_destroy(s_wild(self));
+    }
     free(self);
 }
 
@@ -117,7 +147,7 @@ static s_node_t *s_static_find(const s_node_t *self, const char *seg, size_t len
     uint32_t h = s_hash(seg, len);
     size_t mask = self->nslots - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        s_node_t *c = self->slots[i];
+        s_node_t *c = S_SLOTS(self)[i];
         if (!c)
             return NULL;
         if (c->hash == h && c->seg_len == len && memcmp(c->seg, seg, len) == 0)
@@ -142,10 +172,10 @@ static int s_rehash(s_node_t *self, uint32_t nslots)
     if (!slots)
         return -1;
     for (size_t i = 0; i < self->nslots; i++)
-        if (self->slots[i])
-            s_slots_put(slots, nslots, self->slots[i]);
-    free(self->slots);
-    self->slots = slots;
+        if (S_SLOTS(self)[i])
+            s_slots_put(slots, nslots, S_SLOTS(self)[i]);
+    free(self->kids);
+    self->kids = slots;
     self->nslots = nslots;
     return 0;
 }
@@ -160,7 +190,7 @@ static int s_static_insert(s_node_t *self, s_node_t *child)
         if (s_rehash(self, self->nslots ? self->nslots * 2 : 4) < 0)
             return -1;
     }
-    s_slots_put(self->slots, self->nslots, child);
+    s_slots_put(S_SLOTS(self), self->nslots, child);
     self->nstatic++;
     return 0;
 }
@@ -171,25 +201,26 @@ static int s_static_insert(s_node_t *self, s_node_t *child)
  * unless its home slot lies after the hole (cyclically). */
 static void s_static_delete(s_node_t *self, const s_node_t *child)
 {
+    s_node_t **slots = S_SLOTS(self);
     size_t mask = self->nslots - 1;
     size_t i = (size_t)child->hash & mask;
-    while (self->slots[i] != child)
+    while (slots[i] != child)
         i = (i + 1) & mask;
-    self->slots[i] = NULL;
-    for (size_t j = (i + 1) & mask; self->slots[j]; j = (j + 1) & mask) {
-        size_t home = (size_t)self->slots[j]->hash & mask;
+    slots[i] = NULL;
+    for (size_t j = (i + 1) & mask; slots[j]; j = (j + 1) & mask) {
+        size_t home = (size_t)slots[j]->hash & mask;
         /* Stays when home is in (i, j], cyclically. */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)
             continue;
-        self->slots[i] = self->slots[j];
-        self->slots[j] = NULL;
+        slots[i] = slots[j];
+        slots[j] = NULL;
         i = j;
     }
     self->nstatic--;
     if (self->nstatic == 0) {
-        free(self->slots);
-        self->slots = NULL;
+        free(self->kids);
+        self->kids = NULL;
         self->nslots = 0;
     } else if (self->nslots > 4 && (size_t)self->nstatic * 8 <= self->nslots) {
         /* Give back most of a table emptied by removals; if memory runs
@@ -201,8 +232,8 @@ static void s_static_delete(s_node_t *self, const s_node_t *child)
 static const s_node_t *s_any_static(const s_node_t *self)
 {
     for (size_t i = 0; i < self->nslots; i++)
-        if (self->slots[i])
-            return self->slots[i];
+        if (S_SLOTS(self)[i])
+            return S_SLOTS(self)[i];
     return NULL;
 }
 
@@ -321,10 +352,10 @@ static void s_route_text(char *buf, size_t cap, const s_seg_t *segs, int depth,
     if (own)
         s_text_add(buf, cap, &at, s_marker(kind), n->seg, n->seg_len);
     while (n && !(n->flags & S_ROUTE)) {
-        const s_node_t *next = n->param;
+        const s_node_t *next = s_param(n);
         char marker = 'P';
         if (!next) {
-            next = n->wild;
+            next = s_wild(n);
             marker = 'W';
         }
         if (!next) {
@@ -366,25 +397,26 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
     for (; i < nsegs; i++) {
         const s_seg_t *seg = &segs[i];
         s_node_t *next = NULL;
-        if (node->wild) {
+        s_node_t *wild = s_wild(node), *param = s_param(node);
+        if (wild) {
             /* Only the same wildcard may continue, and it ends a route. */
-            if (seg->kind != SEG_WILD || seg->len != node->wild->seg_len ||
-                memcmp(seg->text, node->wild->seg, seg->len) != 0)
-                return s_conflict(route, segs, i, node->wild, SEG_WILD, true, err, err_len);
-            next = node->wild;
+            if (seg->kind != SEG_WILD || seg->len != wild->seg_len ||
+                memcmp(seg->text, wild->seg, seg->len) != 0)
+                return s_conflict(route, segs, i, wild, SEG_WILD, true, err, err_len);
+            next = wild;
         } else if (seg->kind == SEG_STATIC) {
-            if (node->param)
-                return s_conflict(route, segs, i, node->param, SEG_PARAM, true, err, err_len);
+            if (param)
+                return s_conflict(route, segs, i, param, SEG_PARAM, true, err, err_len);
             next = s_static_find(node, seg->text, seg->len);
         } else {
             if (node->nstatic)
                 return s_conflict(route, segs, i, s_any_static(node), SEG_STATIC, true, err,
                                   err_len);
-            if (node->param) {
-                if (seg->kind == SEG_WILD || seg->len != node->param->seg_len ||
-                    memcmp(seg->text, node->param->seg, seg->len) != 0)
-                    return s_conflict(route, segs, i, node->param, SEG_PARAM, true, err, err_len);
-                next = node->param;
+            if (param) {
+                if (seg->kind == SEG_WILD || seg->len != param->seg_len ||
+                    memcmp(seg->text, param->seg, seg->len) != 0)
+                    return s_conflict(route, segs, i, param, SEG_PARAM, true, err, err_len);
+                next = param;
             }
         }
         if (!next)
@@ -399,7 +431,7 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
     if (i == nsegs) {
         if (node->flags & S_ROUTE)
             return s_conflict(route, segs, i, node, SEG_STATIC, false, err, err_len);
-        node->flags = flags;
+        node->flags |= flags;
         node->value = value;
         return 0;
     }
@@ -413,21 +445,21 @@ int pathtree_add(pathtree_t *self, const char *route, void *value, char *err, si
         if (!tail)
             head = n;
         else if (segs[j].kind == SEG_PARAM)
-            tail->param = n;
+            s_set_kid(tail, S_KID_PARAM, n);
         else if (segs[j].kind == SEG_WILD)
-            tail->wild = n;
+            s_set_kid(tail, S_KID_WILD, n);
         else if (s_static_insert(tail, n) != 0) {
             free(n);
             goto fail;
         }
         tail = n;
     }
-    tail->flags = flags;
+    tail->flags |= flags;
     tail->value = value;
     if (segs[i].kind == SEG_PARAM)
-        node->param = head;
+        s_set_kid(node, S_KID_PARAM, head);
     else if (segs[i].kind == SEG_WILD)
-        node->wild = head;
+        s_set_kid(node, S_KID_WILD, head);
     else if (s_static_insert(node, head) != 0)
         goto fail;
     return 0;
@@ -452,7 +484,7 @@ void *pathtree_get(pathtree_t *self, const char *route)
             node = s_static_find(node, seg->text, seg->len);
             continue;
         }
-        node = seg->kind == SEG_PARAM ? node->param : node->wild;
+        node = seg->kind == SEG_PARAM ? s_param(node) : s_wild(node);
         if (node && (node->seg_len != seg->len || memcmp(node->seg, seg->text, seg->len) != 0))
             node = NULL;
     }
@@ -477,29 +509,34 @@ static bool s_push(pathtree_params_t *params, const s_node_t *n, const char *val
 static const s_node_t *s_match(const s_node_t *n, const char *p, const char *end,
                                pathtree_params_t *params)
 {
+    const s_node_t *wild = s_wild(n);
     if (p == end) {
         if (n->flags & S_ROUTE)
             return n;
-        if (n->wild && s_push(params, n->wild, end, 0))
-            return n->wild;
+        if (wild && s_push(params, wild, end, 0))
+            return wild;
         return NULL;
     }
+    /* One kind of children at most (invariant 2), so no backtracking
+     * between kinds. */
+    if (wild)
+        return s_push(params, wild, p, (size_t)(end - p)) ? wild : NULL;
     const char *slash = memchr(p, '/', (size_t)(end - p));
     const char *seg_end = slash ? slash : end;
     const char *next = slash ? slash + 1 : end;
     size_t len = (size_t)(seg_end - p);
 
-    const s_node_t *c = s_static_find(n, p, len);
-    if (c && (c = s_match(c, next, end, params)))
+    const s_node_t *param = s_param(n);
+    if (param) {
+        if (len == 0 || !s_push(params, param, p, len))
+            return NULL;
+        const s_node_t *c = s_match(param, next, end, params);
+        if (!c)
+            params->count--;
         return c;
-    if (n->param && len > 0 && s_push(params, n->param, p, len)) {
-        if ((c = s_match(n->param, next, end, params)))
-            return c;
-        params->count--;
     }
-    if (n->wild && s_push(params, n->wild, p, (size_t)(end - p)))
-        return n->wild;
-    return NULL;
+    const s_node_t *c = s_static_find(n, p, len);
+    return c ? s_match(c, next, end, params) : NULL;
 }
 
 void *pathtree_match(const pathtree_t *self, const char *path, pathtree_params_t *params)
@@ -536,7 +573,7 @@ void *pathtree_remove(pathtree_t *self, const char *route)
         if (seg->kind == SEG_STATIC)
             node = s_static_find(node, seg->text, seg->len);
         else {
-            node = seg->kind == SEG_PARAM ? node->param : node->wild;
+            node = seg->kind == SEG_PARAM ? s_param(node) : s_wild(node);
             if (node && (node->seg_len != seg->len || memcmp(node->seg, seg->text, seg->len) != 0))
                 node = NULL;
         }
@@ -547,20 +584,17 @@ void *pathtree_remove(pathtree_t *self, const char *route)
     if (!(node->flags & S_ROUTE))
         return NULL;
     void *value = node->value;
-    node->flags = 0;
+    node->flags &= (uint8_t)~(S_ROUTE | S_SLASH);
     node->value = NULL;
     /* Invariant 1: free the nodes that now lead to no route, bottom up. */
     for (int d = nsegs; d > 0; d--) {
         s_node_t *n = way[d], *parent = way[d - 1];
-        if ((n->flags & S_ROUTE) || n->nstatic || n->param || n->wild)
+        if ((n->flags & S_ROUTE) || n->kids)
             break;
-        if (segs[d - 1].kind == SEG_PARAM)
-            parent->param = NULL;
-        else if (segs[d - 1].kind == SEG_WILD)
-            parent->wild = NULL;
-        else
+        if (segs[d - 1].kind == SEG_STATIC)
             s_static_delete(parent, n);
-        free(n->slots);
+        else
+            s_set_kid(parent, 0, NULL);
         free(n);
     }
     return value;
@@ -569,7 +603,7 @@ void *pathtree_remove(pathtree_t *self, const char *route)
 bool pathtree_is_empty(const pathtree_t *self)
 {
     const s_node_t *r = self->root;
-    return !(r->flags & S_ROUTE) && !r->nstatic && !r->param && !r->wild;
+    return !(r->flags & S_ROUTE) && !r->kids;
 }
 
 /* Depth-first walk for pathtree_each; text[0, at) is the way down to n. */
@@ -588,21 +622,23 @@ static void s_each(const s_node_t *n, char *text, size_t cap, size_t at,
         }
     }
     for (size_t i = 0; i < n->nslots; i++) {
-        if (!n->slots[i])
+        const s_node_t *c = S_SLOTS(n)[i];
+        if (!c)
             continue;
         size_t next = at;
-        s_text_add(text, cap, &next, 'S', n->slots[i]->seg, n->slots[i]->seg_len);
-        s_each(n->slots[i], text, cap, next, fn, arg);
+        s_text_add(text, cap, &next, 'S', c->seg, c->seg_len);
+        s_each(c, text, cap, next, fn, arg);
     }
-    if (n->param) {
-        size_t next = at;
-        s_text_add(text, cap, &next, 'P', n->param->seg, n->param->seg_len);
-        s_each(n->param, text, cap, next, fn, arg);
+    const s_node_t *c = s_param(n);
+    char marker = 'P';
+    if (!c) {
+        c = s_wild(n);
+        marker = 'W';
     }
-    if (n->wild) {
+    if (c) {
         size_t next = at;
-        s_text_add(text, cap, &next, 'W', n->wild->seg, n->wild->seg_len);
-        s_each(n->wild, text, cap, next, fn, arg);
+        s_text_add(text, cap, &next, marker, c->seg, c->seg_len);
+        s_each(c, text, cap, next, fn, arg);
     }
 }
 
