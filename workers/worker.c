@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +55,14 @@ struct worker_s {
     int64_t last_recv_ms;
     bool stopping;
     invoke_t *invoke;
-    zmq_pollitem_t *items;
+    zmq_pollitem_t *items; /* curl's sockets, as invoke.c reports them */
+    struct pollfd *pfds;   /* [0] ZMQ_FD, [1] stop pipe, then items */
     size_t items_cap;
+    /* True when the last call that processed the socket's commands found
+     * nothing to read (a recv that gave EAGAIN, or ZMQ_EVENTS without
+     * POLLIN) and no other ZeroMQ call has run since: ZMQ_FD may then be
+     * waited on without asking ZMQ_EVENTS first. */
+    bool drained;
 };
 
 typedef struct {
@@ -105,6 +112,9 @@ static int s_send(worker_t *self, const wire_hdr_t *hdr, const void *body, size_
     /* DONTWAIT: a router that stopped reading must not freeze the loop;
      * the message is dropped and the router's own liveness check and the
      * ingress deadline take over. */
+    /* zmq_send processes the socket's pending commands, which may consume
+     * the ZMQ_FD signal of a message that just arrived. */
+    self->drained = false;
     int rc = zmq_send(self->sock, buf, buf_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     free(buf);
     if (rc >= 0)
@@ -230,6 +240,7 @@ void worker_destroy(worker_t **self_p)
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     free(self->items);
+    free(self->pfds);
     free(self->router);
     free(self->name);
     free(self);
@@ -594,8 +605,10 @@ static int s_recv(worker_t *self, zmq_msg_t frames[2])
         if (zmq_msg_recv(&part, self->sock, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             int e = errno;
             zmq_msg_close(&part);
-            if (count == 0 && e == EAGAIN)
+            if (count == 0 && e == EAGAIN) {
+                self->drained = true;
                 return 0;
+            }
             log_error("zmq_msg_recv: %s", zmq_strerror(e));
             for (int i = 0; i < count && i < 2; i++)
                 zmq_msg_close(&frames[i]);
@@ -659,7 +672,7 @@ static int s_read_router(worker_t *self)
 
 static int s_items_reserve(worker_t *self, size_t n)
 {
-    if (n <= self->items_cap)
+    if (n <= self->items_cap && self->pfds)
         return 0;
     size_t cap = self->items_cap ? self->items_cap : 64;
     while (cap < n)
@@ -668,6 +681,10 @@ static int s_items_reserve(worker_t *self, size_t n)
     if (!items)
         return -1;
     self->items = items;
+    struct pollfd *pfds = realloc(self->pfds, (cap + 2) * sizeof(*pfds));
+    if (!pfds)
+        return -1;
+    self->pfds = pfds;
     self->items_cap = cap;
     return 0;
 }
@@ -681,13 +698,34 @@ static long s_min_timeout(long a, long b)
     return a < b ? a : b;
 }
 
-/* Why zmq_poll and not curl_multi_poll or the ZMQ_FD trick: zmq_poll takes
- * ZeroMQ sockets and plain fds in one list, and handles a ZeroMQ socket's
- * edge-triggered internal fd itself (checking ZMQ_EVENTS), which is the
- * part that is easy to get wrong by hand. curl_multi_poll cannot wait on a
- * ZeroMQ socket at all. So curl's sockets (from CURLMOPT_SOCKETFUNCTION)
- * go into the same zmq_poll list as raw fds, and curl's timer caps the poll
- * timeout. We still drain the DEALER until EAGAIN after each wake-up. */
+/* Asks the DEALER whether a message is queued (ZMQ_EVENTS), which also
+ * processes its pending commands and so re-arms ZMQ_FD. */
+static int s_readable(worker_t *self, bool *readable)
+{
+    int events = 0;
+    size_t len = sizeof(events);
+    if (zmq_getsockopt(self->sock, ZMQ_EVENTS, &events, &len) != 0) {
+        log_error("zmq_getsockopt(ZMQ_EVENTS): %s", zmq_strerror(errno));
+        return -1;
+    }
+    *readable = (events & ZMQ_POLLIN) != 0;
+    self->drained = !*readable;
+    return 0;
+}
+
+/* Why poll() on ZMQ_FD and not zmq_poll: with libzmq 4.3 every call that
+ * looks at a socket's commands costs a poll() and a getpid() (its fork
+ * check), and a blocking zmq_poll makes three such calls plus two poll()s
+ * (docs/performance.md: ~25 of the worker's ~38 system calls per job).
+ * Here one poll() waits on the DEALER's ZMQ_FD, the stop pipe and curl's
+ * sockets (from CURLMOPT_SOCKETFUNCTION), with curl's timer capping the
+ * timeout. ZMQ_FD is edge-triggered and only says "look again": it is
+ * waited on only while the socket is known to hold nothing to read (the
+ * drained flag: any zmq_send may consume its signal, so a send clears the
+ * flag and ZMQ_EVENTS is asked before blocking again), and when it fires
+ * ZMQ_EVENTS tells whether a message is there. The DEALER is then drained
+ * until EAGAIN (bounded per pass so curl's sockets are not starved).
+ * curl_multi_poll cannot wait on a ZeroMQ socket at all. */
 int worker_run(worker_t *self, int stop_fd)
 {
     if (s_connect(self) != 0)
@@ -709,14 +747,29 @@ int worker_run(worker_t *self, int stop_fd)
         }
 
         size_t ncurl = invoke_pollcount(self->invoke);
-        if (s_items_reserve(self, ncurl + 2) != 0) {
+        if (s_items_reserve(self, ncurl) != 0) {
             log_error("out of memory building the poll list");
             return -1;
         }
         zmq_pollitem_t *items = self->items;
-        items[0] = (zmq_pollitem_t){.socket = self->sock, .events = ZMQ_POLLIN};
-        items[1] = (zmq_pollitem_t){.fd = stop_fd, .events = ZMQ_POLLIN};
-        size_t n = 2 + invoke_pollitems(self->invoke, items + 2, ncurl);
+        size_t ncurl_items = invoke_pollitems(self->invoke, items, ncurl);
+        int zfd = -1;
+        size_t zfd_len = sizeof(zfd);
+        if (zmq_getsockopt(self->sock, ZMQ_FD, &zfd, &zfd_len) != 0) {
+            log_error("zmq_getsockopt(ZMQ_FD): %s", zmq_strerror(errno));
+            return -1;
+        }
+        struct pollfd *pfds = self->pfds;
+        pfds[0] = (struct pollfd){.fd = zfd, .events = POLLIN};
+        pfds[1] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+        for (size_t i = 0; i < ncurl_items; i++) {
+            short events = 0;
+            if (items[i].events & ZMQ_POLLIN)
+                events |= POLLIN;
+            if (items[i].events & ZMQ_POLLOUT)
+                events |= POLLOUT;
+            pfds[2 + i] = (struct pollfd){.fd = items[i].fd, .events = events};
+        }
 
         long timeout = WORKER_HEARTBEAT_MS - (long)(now - self->last_send_ms);
         if (!self->stopping)
@@ -728,21 +781,26 @@ int worker_run(worker_t *self, int stop_fd)
         if (timeout < 0)
             timeout = 0;
 
-        int rc = zmq_poll(items, (int)n, timeout);
+        bool readable = false;
+        if (!self->drained && s_readable(self, &readable) != 0)
+            return -1;
+        int rc = poll(pfds, (nfds_t)(2 + ncurl_items), readable ? 0 : (int)timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("zmq_poll: %s", zmq_strerror(errno));
+            log_error_errno("poll");
             return -1;
         }
-        if (items[1].revents & ZMQ_POLLIN) {
+        if (!readable && pfds[0].revents && s_readable(self, &readable) != 0)
+            return -1;
+        if (pfds[1].revents & POLLIN) {
             /* Read even when already stopping, or a second signal would
              * leave the pipe readable and spin the loop. */
             char drop[64];
             if (read(stop_fd, drop, sizeof(drop)) < 0)
                 log_debug("stop pipe read failed");
         }
-        if (items[1].revents & ZMQ_POLLIN && !self->stopping) {
+        if (pfds[1].revents & POLLIN && !self->stopping) {
             self->stopping = true;
             drain_until = clock_mono_ms() + WORKER_DRAIN_MS;
             log_info("stopping: %zu calls in flight, waiting up to %d ms",
@@ -753,8 +811,18 @@ int worker_run(worker_t *self, int stop_fd)
             wire_hdr_t ready = {.type = WIRE_READY, .capacity = 0, .name = self->name};
             s_send(self, &ready, "", 0);
         }
-        invoke_dispatch(self->invoke, items + 2, n - 2);
-        if (items[0].revents & ZMQ_POLLIN && s_read_router(self) != 0)
+        for (size_t i = 0; i < ncurl_items; i++) {
+            short revents = 0;
+            if (pfds[2 + i].revents & POLLIN)
+                revents |= ZMQ_POLLIN;
+            if (pfds[2 + i].revents & POLLOUT)
+                revents |= ZMQ_POLLOUT;
+            if (pfds[2 + i].revents & (POLLERR | POLLHUP | POLLNVAL))
+                revents |= ZMQ_POLLERR;
+            items[i].revents = revents;
+        }
+        invoke_dispatch(self->invoke, items, ncurl_items);
+        if (readable && s_read_router(self) != 0)
             log_warn("receiving from the router failed");
     }
 
