@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -676,20 +677,36 @@ int http_server_run(http_server_t *self, int stop_fd)
             if (timeout < 0 || wait < timeout)
                 timeout = (long)wait;
         }
-        zmq_pollitem_t items[] = {
-            {router_link_socket(self->link), 0, ZMQ_POLLIN, 0},
-            {NULL, epoll_fd, ZMQ_POLLIN, 0},
-            {NULL, stop_fd, ZMQ_POLLIN, 0},
-        };
-        int nitems = self->stopping ? 2 : 3;
-        if (zmq_poll(items, nitems, timeout) < 0 && errno != EINTR) {
-            log_error("zmq_poll: %s", zmq_strerror(errno));
+        /* poll() on the DEALER's ZMQ_FD rather than zmq_poll, which costs
+         * ~6 system calls per blocking pass with libzmq 4.3 (see
+         * router_link.h for the protocol). Same order as before: replies,
+         * deadlines, stop, then MHD. */
+        bool readable = false;
+        int zmq_fd = router_link_wait_fd(self->link);
+        if (zmq_fd < 0 || router_link_readable(self->link, &readable) < 0)
             return -1;
+        struct pollfd pfds[] = {
+            {.fd = zmq_fd, .events = POLLIN},
+            {.fd = epoll_fd, .events = POLLIN},
+            {.fd = stop_fd, .events = POLLIN},
+        };
+        nfds_t nitems = self->stopping ? 2 : 3;
+        if (poll(pfds, nitems, readable ? 0 : (timeout > INT_MAX ? INT_MAX : (int)timeout)) < 0) {
+            if (errno != EINTR) {
+                log_error_errno("poll");
+                return -1;
+            }
+            continue;
         }
-        if (items[0].revents & ZMQ_POLLIN)
+        if (!readable && pfds[0].revents) {
+            router_link_wake(self->link);
+            if (router_link_readable(self->link, &readable) < 0)
+                return -1;
+        }
+        if (readable)
             s_on_replies(self);
         s_expire(self, clock_mono_ms());
-        if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
+        if (nitems > 2 && (pfds[2].revents & POLLIN))
             s_begin_stop(self, stop_fd);
         /* Always run MHD: resumed connections are written out here. */
         MHD_run(self->daemon);

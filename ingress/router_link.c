@@ -6,6 +6,7 @@
 #include "egw/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -17,6 +18,10 @@
 struct router_link {
     void *ctx;
     void *socket;
+    /* True when the last call that processed the socket's commands found
+     * nothing to read (a recv that gave EAGAIN, or ZMQ_EVENTS without
+     * POLLIN) and no send has run since; see router_link_wait_fd(). */
+    bool drained;
 };
 
 router_link_t *router_link_new(const char *endpoint)
@@ -67,6 +72,38 @@ void *router_link_socket(router_link_t *self)
     return self->socket;
 }
 
+int router_link_readable(router_link_t *self, bool *readable)
+{
+    *readable = false;
+    if (self->drained)
+        return 0;
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(self->socket, ZMQ_EVENTS, &events, &len) < 0) {
+        log_error("zmq_getsockopt(ZMQ_EVENTS): %s", zmq_strerror(errno));
+        return -1;
+    }
+    *readable = (events & ZMQ_POLLIN) != 0;
+    self->drained = !*readable;
+    return 0;
+}
+
+int router_link_wait_fd(router_link_t *self)
+{
+    int fd = -1;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(self->socket, ZMQ_FD, &fd, &len) < 0) {
+        log_error("zmq_getsockopt(ZMQ_FD): %s", zmq_strerror(errno));
+        return -1;
+    }
+    return fd;
+}
+
+void router_link_wake(router_link_t *self)
+{
+    self->drained = false;
+}
+
 int router_link_send_event(router_link_t *self, const wire_hdr_t *hdr,
                            const wire_payload_t *payload)
 {
@@ -77,6 +114,9 @@ int router_link_send_event(router_link_t *self, const wire_hdr_t *hdr,
         log_error("corr=%llu: cannot encode EVENT", (unsigned long long)hdr->corr);
         goto fail;
     }
+    /* zmq_send processes the socket's pending commands, which may consume
+     * the ZMQ_FD signal of a reply that just arrived. */
+    self->drained = false;
     /* Both frames go in one atomic ZeroMQ message: once the first part is
      * accepted the second cannot fail for lack of room. */
     if (zmq_send(self->socket, h, h_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
@@ -116,9 +156,12 @@ int router_link_recv_reply(router_link_t *self, wire_hdr_t *hdr, uint8_t **body,
     memset(hdr, 0, sizeof *hdr);
     zmq_msg_init(&head);
     if (zmq_msg_recv(&head, self->socket, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
         zmq_msg_close(&head);
-        if (errno != EAGAIN && errno != EINTR)
-            log_warn("receiving from router: %s", zmq_strerror(errno));
+        if (e == EAGAIN)
+            self->drained = true;
+        else if (e != EINTR)
+            log_warn("receiving from router: %s", zmq_strerror(e));
         return 0;
     }
     if (!zmq_msg_more(&head)) {

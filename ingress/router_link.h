@@ -5,6 +5,7 @@
 
 #include "egw/wire.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,21 @@ void router_link_destroy(router_link_t **self_p);
 
 /* The socket, for zmq_poll (ZMQ_POLLIN means replies may be waiting). */
 void *router_link_socket(router_link_t *self);
+
+/* Waiting for replies without zmq_poll (each libzmq 4.3 call that checks a
+ * socket's commands costs a poll() and a getpid()): the loop asks
+ * router_link_readable(); when it says no, replies are announced by the
+ * fd from router_link_wait_fd() becoming readable (edge-triggered: it only
+ * means "ask router_link_readable() again"). router_link_readable() skips
+ * the ZeroMQ call while the link is known to hold nothing (the last recv
+ * gave EAGAIN and nothing was sent since). Returns 0, or -1 on a ZeroMQ
+ * error (logged). */
+int router_link_readable(router_link_t *self, bool *readable);
+/* The socket's ZMQ_FD, or -1 (logged). */
+int router_link_wait_fd(router_link_t *self);
+/* Forgets that the link was drained: the next router_link_readable() asks
+ * ZeroMQ. For when the wait fd fired. */
+void router_link_wake(router_link_t *self);
 
 /* Sends one EVENT without blocking. Returns 0, or -1 when the message cannot
  * be queued now (no router connected, or the send queue is full); the caller
