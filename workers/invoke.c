@@ -44,6 +44,7 @@ struct invoke_s {
     size_t nrunning;
     CURL **pool;
     size_t npool;
+    bool no_proxy_env; /* none of the variables that name a proxy is set */
 };
 
 static int s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -89,6 +90,16 @@ invoke_t *invoke_new(long max_connections, size_t max_body)
         return NULL;
     self->max_body = max_body;
     self->timer_at = -1;
+    /* The variables libcurl reads to find a proxy (it ignores upper-case
+     * HTTP_PROXY, but nothing is lost by checking it). The environment does
+     * not change while the worker runs. */
+    static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy",
+                                             "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    self->no_proxy_env = true;
+    for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++) {
+        if (getenv(proxy_vars[i]))
+            self->no_proxy_env = false;
+    }
     self->pool = calloc(INVOKE_POOL_MAX, sizeof(*self->pool));
     self->multi = curl_multi_init();
     if (!self->pool || !self->multi)
@@ -215,6 +226,13 @@ invoke_call_t *invoke_call_new(invoke_t *self, uint32_t timeout_ms, invoke_done_
      * as its 3xx status rather than followed somewhere unexpected. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "egw-worker");
+    /* Without these libcurl reads the proxy variables (getenv, up to eight
+     * of them) on every transfer; when none is set the answer is known:
+     * "" means no proxy, exactly what it would conclude. */
+    if (self->no_proxy_env) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
     return call;
 }
 
