@@ -4,6 +4,8 @@
  * JSON versus non-JSON data. */
 #include "event_build.h"
 
+#include "egw/clock.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -450,7 +452,16 @@ static void test_http_request(void)
     wire_kvs_add(&r.query, "id", "1");
     wire_kvs_add(&r.query, "id", "2");
     wire_kvs_add(&r.query, "q", "a b");
+    /* The event time is written by hand (s_now); it must read exactly as
+     * clock_rfc3339_now() would, so it sorts between two readings of it. */
+    char before[CLOCK_RFC3339_LEN], after[CLOCK_RFC3339_LEN];
+    clock_rfc3339_now(before, sizeof before);
     CHECK(req_build(&r) == 0);
+    clock_rfc3339_now(after, sizeof after);
+    CHECK(r.payload.event_time && strlen(r.payload.event_time) == strlen(before));
+    CHECK(strcmp(before, r.payload.event_time) <= 0 && strcmp(r.payload.event_time, after) <= 0);
+    CHECK(r.payload.event_time[4] == '-' && r.payload.event_time[10] == 'T' &&
+          r.payload.event_time[19] == '.' && r.payload.event_time[23] == 'Z');
     CHECK(r.payload.kind == WIRE_KIND_HTTP);
     CHECK_STR(r.hdr.event_type, "http.request");
     CHECK_STR(r.hdr.path, "/users/10%2F2");
