@@ -305,13 +305,13 @@ done:
 
 /* Applies the configuration changes logged since the table was built or
  * last updated (schema/004_route_changes.sql): each changed row is read and
- * applied in place, a few microseconds per row whatever the table's size,
+ * applied in place, tens of microseconds per row whatever the table's size,
  * so a change is routable on the loop pass that learns of it. Nothing
  * keeps route table pointers across passes (jobs and deliveries copy what
  * they need), which is what makes the in-place update safe. Falls back to
- * a rebuild when the log is too long (a bulk load: throttled, the table
- * stays as it was until then) or a row cannot be applied alone (at once:
- * the table is partly updated). */
+ * a rebuild when the log is too long (a bulk load: at once if the
+ * throttle allows, else the table stays as it was until then) or a row
+ * cannot be applied alone (at once: the table is partly updated). */
 static void s_routes_update(broker_t *self)
 {
     long long version = db_data_version(self->db);
@@ -334,8 +334,12 @@ static void s_routes_update(broker_t *self)
     }
     self->change_pending = false;
     self->reload_pending = true;
+    /* At once when the throttle allows (small tables always do), so an
+     * event right after the 201 still finds the change. */
     if (n == ROUTE_TABLE_APPLY_BROKEN)
         s_reload(self, "a change needs a rebuild");
+    else if (clock_mono_ms() >= self->next_reload_ms)
+        s_reload(self, "too many changes to apply row by row");
 }
 
 /* Notes that the configuration changed; the loop applies it on this pass

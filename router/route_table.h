@@ -59,8 +59,10 @@ typedef struct {
  * destroys the result. */
 route_table_t *route_table_new(sqlite3 *db);
 
-/* Change logs longer than this are not applied row by row: a rebuild reads
- * the tables once instead (a bulk load in the sqlite3 shell). */
+/* Change logs longer than a twentieth of the loaded rows, clamped to these
+ * bounds, are not applied row by row: a rebuild reads the tables once
+ * instead (a bulk load in the sqlite3 shell). */
+#define ROUTE_TABLE_APPLY_MIN 100
 #define ROUTE_TABLE_APPLY_MAX 2000
 
 /* Called once per subscription row route_table_apply() looked at (added,

@@ -756,6 +756,15 @@ static void s_test_changes(const char *db_path)
     t = route_table_new(db);
     CHECK(t && s_sync_id(t, "GET", "/c/1") && strcmp(s_sync_id(t, "GET", "/c/1"), "x2") == 0);
 
+    /* Up to ROUTE_TABLE_APPLY_MIN rows apply row by row even in a small table. */
+    s_exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 49)"
+               " INSERT INTO subscriptions (space, subscription_id, type, event_type, function_id,"
+               " method, path) SELECT 'a', 'few-' || i, 'sync', 'http.request', 'f1', 'GET',"
+               " '/few/' || i FROM n");
+    CHECK(s_apply(t, db) == 50);
+    CHECK(s_sync_id(t, "GET", "/few/49") != NULL);
+    s_check_fresh(t, db, "fifty rows");
+
     /* A bulk load is too long to apply row by row; the table stays as it was. */
     char *before = route_table_dump(t);
     s_exec(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
