@@ -153,6 +153,27 @@ test('async subscriptions follow creates and deletes', g(async () => {
   assert.equal((await ref.gw.config('DELETE', `${S}/subscriptions/${encodeURIComponent(id2)}`)).status, 204);
 }));
 
+test('CORS configurations follow creates, updates and deletes', g(async () => {
+  const allowed = async (p, origin = 'https://app.test') => (await ref.gw.events('OPTIONS', p, {
+    headers: { Origin: origin, 'Access-Control-Request-Method': 'GET' },
+  })).headers.get('access-control-allow-origin');
+  assert.equal(await allowed('/api/1'), null, 'no CORS configuration yet');
+  const c = await ref.gw.config('POST', `${S}/cors`,
+    { method: 'GET', path: '/api/1', allowedOrigins: ['https://app.test'] });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(await allowed('/api/1'), 'https://app.test', 'allowed right after the 201');
+  // The id is already URL-encoded ("GET%2Fapi%2F1").
+  const id = JSON.parse(c.text).corsId;
+  const put = await ref.gw.config('PUT', `${S}/cors/${id}`,
+    { method: 'GET', path: '/api/1', allowedOrigins: ['https://other.test'] });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(await allowed('/api/1'), null, 'the old origin is no longer allowed');
+  assert.equal(await allowed('/api/1', 'https://other.test'), 'https://other.test', 'the new one is');
+  const del = await ref.gw.config('DELETE', `${S}/cors/${id}`);
+  assert.equal(del.status, 204, del.text);
+  assert.equal(await allowed('/api/1', 'https://other.test'), null, 'gone after the delete');
+}));
+
 test('the change log is applied row by row and pruned', g(async () => {
   const log = routerLog();
   assert.match(log, /route table: \d+ changes? applied/, 'changes applied row by row');
