@@ -674,13 +674,18 @@ static void s_delivery_outcome(broker_t *self, delivery_t *d, bool ok, int statu
  * when none has credit (d is untouched). */
 static int s_delivery_send(broker_t *self, delivery_t *d)
 {
-    route_function_t function = {
+    /* Each attempt goes to the function as it is configured now, so that
+     * fixing a wrong URL also fixes the retries already waiting; the copy
+     * stored with the delivery serves when the function is gone. */
+    const route_function_t *current = route_table_function(self->routes, d->space, d->function_id);
+    route_function_t stored = {
         .space = d->space,
         .function_id = d->function_id,
         .type = d->function_type,
         .provider = d->provider,
     };
-    route_target_t target = {.function = &function, .subscription_id = d->subscription_id};
+    route_target_t target = {.function = current ? current : &stored,
+                             .subscription_id = d->subscription_id};
     job_t *job = job_new(false, &target, d->event_type, d->event_id, &d->payload, clock_mono_ms());
     if (!job)
         goto oom;

@@ -1373,6 +1373,15 @@ const route_function_t *route_table_authorizer(route_table_t *self, const char *
     return fn ? &fn->pub : NULL;
 }
 
+const route_function_t *route_table_function(route_table_t *self, const char *space,
+                                             const char *function_id)
+{
+    if (!space || !function_id)
+        return NULL;
+    const s_function_t *fn = s_function_find(self, space, function_id);
+    return fn ? &fn->pub : NULL;
+}
+
 /* ---- dump ---- */
 
 typedef struct {

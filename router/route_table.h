@@ -136,6 +136,10 @@ const route_target_t *route_table_async_next(route_async_iter_t *it);
  * loaded. */
 const route_function_t *route_table_authorizer(route_table_t *self, const char *space,
                                                const char *event_type);
+/* The function function_id of space as currently loaded, or NULL when it
+ * is absent (deleted, or its row could not be used). */
+const route_function_t *route_table_function(route_table_t *self, const char *space,
+                                             const char *function_id);
 /* The CORS configuration for (method, path), or NULL. */
 const cors_config_t *route_table_cors(route_table_t *self, const char *method, const char *path);
 

@@ -113,6 +113,26 @@ test('a failing function is retried until it succeeds, with the event id and att
   assert.equal(m.eventgateway_deliveries_dead_total, before.eventgateway_deliveries_dead_total);
 }));
 
+test('retries go to the function as configured now: fixing its URL fixes the waiting retries', g(async () => {
+  const broken = await fn(() => raw({ status: 503, body: 'wrong backend' }));
+  const fixed = await fn(() => raw({ status: 200, body: 'ok' }));
+  await wire('dFix', 'd.fix', broken);
+  const id = await emit('d.fix', crypto.randomUUID());
+  await broken.waitForCalls(2, 15000);
+  const put = await ref.gw.config('PUT', `${S}/functions/dFix`, { type: 'http', provider: { url: fixed.url } });
+  assert.equal(put.status, 200, `PUT function: ${put.status} ${put.text}`);
+  await fixed.waitForCalls(1, 15000);
+  const call = fixed.calls[0];
+  assert.equal(call.headers['x-egw-event-id'], id);
+  assert.ok(Number(call.headers['x-egw-delivery-attempt']) >= 3,
+    `a retry reached the new URL (attempt ${call.headers['x-egw-delivery-attempt']})`);
+  await waitFor(() => pendingRows('dFix') === 0, { what: 'the delivered row deleted' });
+  const late = broken.calls.length;
+  await sleep(300);
+  assert.equal(broken.calls.length, late, 'the old URL gets nothing once the new one answered');
+  assert.equal(fixed.calls.length, 1);
+}));
+
 test('a permanent 4xx goes to dead letters after one call; 404 and 429 are retried', g(async () => {
   const statusOf = new Map();
   const f = await fn((event) => {
