@@ -26,31 +26,27 @@
  * NUL byte, truncated data and trailing bytes are all rejected. Unknown keys
  * are skipped whatever their value, so a newer peer may add fields.
  *
- * The codec writes and reads msgpack itself rather than through msgpack-c's
- * packer and unpacker (same bytes, same types): every process encodes and
- * decodes several frames per request, and msgpack-c's zone (an 8 KiB malloc
- * per decoded frame) and per-item callbacks were a fifth of the router's
- * instructions. Before the decoder reads outside bytes, s_scan() walks them
- * once without allocating and proves they are exactly one complete object
- * whose containers fit in the bytes present (a 5-byte frame may announce a
- * 4-billion-element array), not nested deeper than WIRE_MAX_DEPTH and
- * holding at most WIRE_MAX_OBJECTS objects; the decoder then reads in place
- * without bounds checks. */
+ * Before msgpack_unpack() sees outside bytes, s_scan() walks them once
+ * without allocating: msgpack-c reserves memory for a container's declared
+ * element count up front, so a 5-byte frame announcing a 4-billion-element
+ * array would otherwise ask for ~100 GB. The scan proves the bytes are
+ * exactly one complete object whose containers fit in the bytes present, not
+ * nested deeper than WIRE_MAX_DEPTH and holding at most WIRE_MAX_OBJECTS
+ * objects; only then is msgpack-c asked to unpack them. */
 #include "egw/wire.h"
 
 #include "egw/log.h"
 
-#include <assert.h>
-#include <stdint.h>
+#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* Our frames nest at most 2 deep (map -> list); the margin lets newer peers
- * add structured fields that we skip (s_skip recurses this deep at most). */
+ * add structured fields that we skip. msgpack-c's own limit is 32. */
 #define WIRE_MAX_DEPTH 8
-/* Bounds the work of decoding one frame. A request with 100,000 query
- * parameters would still fit. */
+/* Bounds msgpack-c's zone (about 24 bytes per object) for one frame. A
+ * request with 100,000 query parameters would still fit. */
 #define WIRE_MAX_OBJECTS (1u << 18)
 
 const char *wire_type_name(int type)
@@ -235,11 +231,7 @@ _Static_assert(NFIELDS(s_payload_fields) <= 64, "too many payload fields for the
 #define FIELD(obj, f, T) ((T *)((char *)(obj) + (f)->offset))
 #define CFIELD(obj, f, T) ((const T *)((const char *)(obj) + (f)->offset))
 
-/* ---- encoder -------------------------------------------------------------
- * Writes msgpack straight into one buffer sized up front by s_field_size(),
- * choosing the same smallest forms as msgpack-c's packer (so the bytes are
- * unchanged) without its callback and bounds check per item: the router
- * encodes two headers per request, and the packer was most of that cost. */
+/* ---- encoder ------------------------------------------------------------- */
 
 static bool s_field_is_set(const void *obj, const s_field_t *f)
 {
@@ -266,9 +258,8 @@ static bool s_field_is_set(const void *obj, const s_field_t *f)
 }
 
 /* An upper bound on the encoded size of one set field, so that the buffer
- * is allocated once and the writers below need no bounds checks. msgpack
- * needs at most 5 header bytes for a string, binary or array and 9 for an
- * integer; keys are shorter than 32 bytes (one header byte). */
+ * is allocated once. msgpack needs at most 5 header bytes for a string or
+ * binary and 9 for an integer. */
 static size_t s_field_size(const void *obj, const s_field_t *f)
 {
     size_t size = 1 + strlen(f->key);
@@ -291,144 +282,53 @@ static size_t s_field_size(const void *obj, const s_field_t *f)
     }
 }
 
-static uint8_t *s_put_be(uint8_t *p, uint64_t v, size_t n)
-{
-    for (size_t i = n; i > 0; i--) {
-        p[i - 1] = (uint8_t)v;
-        v >>= 8;
-    }
-    return p + n;
-}
-
-static uint8_t *s_put_uint(uint8_t *p, uint64_t v)
-{
-    if (v < 0x80) {
-        *p++ = (uint8_t)v;
-        return p;
-    }
-    if (v <= UINT8_MAX) {
-        *p++ = 0xcc;
-        return s_put_be(p, v, 1);
-    }
-    if (v <= UINT16_MAX) {
-        *p++ = 0xcd;
-        return s_put_be(p, v, 2);
-    }
-    if (v <= UINT32_MAX) {
-        *p++ = 0xce;
-        return s_put_be(p, v, 4);
-    }
-    *p++ = 0xcf;
-    return s_put_be(p, v, 8);
-}
-
-static uint8_t *s_put_int(uint8_t *p, int v)
-{
-    if (v >= 0)
-        return s_put_uint(p, (uint64_t)v);
-    if (v >= -32) {
-        *p++ = (uint8_t)(int8_t)v;
-        return p;
-    }
-    if (v >= INT8_MIN) {
-        *p++ = 0xd0;
-        return s_put_be(p, (uint64_t)(int64_t)v, 1);
-    }
-    if (v >= INT16_MIN) {
-        *p++ = 0xd1;
-        return s_put_be(p, (uint64_t)(int64_t)v, 2);
-    }
-    *p++ = 0xd2;
-    return s_put_be(p, (uint64_t)(int64_t)v, 4);
-}
-
-/* The head of a string (fixstr/str8/16/32) or, with bin, of a binary
- * (bin8/16/32), of len bytes. */
-static uint8_t *s_put_head(uint8_t *p, size_t len, bool bin)
-{
-    if (!bin && len < 32) {
-        *p++ = (uint8_t)(0xa0 | len);
-        return p;
-    }
-    if (len <= UINT8_MAX) {
-        *p++ = bin ? 0xc4 : 0xd9;
-        return s_put_be(p, len, 1);
-    }
-    if (len <= UINT16_MAX) {
-        *p++ = bin ? 0xc5 : 0xda;
-        return s_put_be(p, len, 2);
-    }
-    *p++ = bin ? 0xc6 : 0xdb;
-    return s_put_be(p, len, 4);
-}
-
-static uint8_t *s_put_str(uint8_t *p, const char *s)
+static int s_pack_str(msgpack_packer *pk, const char *s)
 {
     /* A NULL inside a list is a caller bug; sending "" keeps the list even. */
     size_t len = s ? strlen(s) : 0;
-    p = s_put_head(p, len, false);
-    if (len)
-        memcpy(p, s, len);
-    return p + len;
+    if (msgpack_pack_str(pk, len) != 0)
+        return -1;
+    return len ? msgpack_pack_str_body(pk, s, len) : 0;
 }
 
-/* Map (fixmap/map16/map32) or array head for n entries. */
-static uint8_t *s_put_count(uint8_t *p, size_t n, bool map)
+static int s_pack_field(msgpack_packer *pk, const void *obj, const s_field_t *f)
 {
-    if (n < 16) {
-        *p++ = (uint8_t)((map ? 0x80 : 0x90) | n);
-        return p;
-    }
-    if (n <= UINT16_MAX) {
-        *p++ = map ? 0xde : 0xdc;
-        return s_put_be(p, n, 2);
-    }
-    *p++ = map ? 0xdf : 0xdd;
-    return s_put_be(p, n, 4);
-}
-
-/* Writes one set field at p; NULL when a list or body is too long for
- * msgpack's 32-bit counts. */
-static uint8_t *s_put_field(uint8_t *p, const void *obj, const s_field_t *f)
-{
-    p = s_put_str(p, f->key);
+    if (s_pack_str(pk, f->key) != 0)
+        return -1;
     switch (f->type) {
     case F_VERSION:
-        return s_put_int(p, WIRE_VERSION);
+        return msgpack_pack_int(pk, WIRE_VERSION);
     case F_TAG:
     case F_INT:
-        return s_put_int(p, *CFIELD(obj, f, int));
+        return msgpack_pack_int(pk, *CFIELD(obj, f, int));
     case F_STR:
-        return s_put_str(p, *CFIELD(obj, f, char *));
+        return s_pack_str(pk, *CFIELD(obj, f, char *));
     case F_U64:
-        return s_put_uint(p, *CFIELD(obj, f, uint64_t));
+        return msgpack_pack_uint64(pk, *CFIELD(obj, f, uint64_t));
     case F_U32:
-        return s_put_uint(p, *CFIELD(obj, f, uint32_t));
+        return msgpack_pack_uint32(pk, *CFIELD(obj, f, uint32_t));
     case F_BOOL:
-        *p++ = 0xc3;
-        return p;
+        return msgpack_pack_true(pk);
     case F_KVS: {
         const wire_kvs_t *kvs = CFIELD(obj, f, wire_kvs_t);
-        if (kvs->count > UINT32_MAX / 2)
-            return NULL;
-        p = s_put_count(p, kvs->count * 2, false);
+        if (kvs->count > UINT32_MAX / 2 || msgpack_pack_array(pk, kvs->count * 2) != 0)
+            return -1;
         for (size_t i = 0; i < kvs->count; i++) {
-            p = s_put_str(p, kvs->items[i].key);
-            p = s_put_str(p, kvs->items[i].value);
+            if (s_pack_str(pk, kvs->items[i].key) != 0 ||
+                s_pack_str(pk, kvs->items[i].value) != 0)
+                return -1;
         }
-        return p;
+        return 0;
     }
     case F_BIN: {
         const uint8_t *body = *CFIELD(obj, f, uint8_t *);
         size_t len = *(const size_t *)((const char *)obj + f->len_offset);
-        if (len > UINT32_MAX)
-            return NULL;
-        p = s_put_head(p, len, true);
-        memcpy(p, body, len);
-        return p + len;
+        if (len > UINT32_MAX || msgpack_pack_bin(pk, len) != 0)
+            return -1;
+        return msgpack_pack_bin_body(pk, body, len);
     }
     }
-    return NULL;
+    return -1;
 }
 
 static int s_encode(const void *obj, const s_field_t *fields, size_t nfields, char **out,
@@ -446,25 +346,31 @@ static int s_encode(const void *obj, const s_field_t *fields, size_t nfields, ch
         }
     }
 
-    uint8_t *buf = malloc(estimate);
-    if (!buf) {
-        log_error("out of memory encoding a %zu-field frame", count);
-        return -1;
+    /* Pre-sized so msgpack_sbuffer_write never reallocates; it still would
+     * if the estimate were short, so the estimate only affects speed. */
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init(&sbuf);
+    sbuf.data = malloc(estimate);
+    if (!sbuf.data)
+        goto fail;
+    sbuf.alloc = estimate;
+
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+    if (msgpack_pack_map(&pk, count) != 0)
+        goto fail;
+    for (size_t i = 0; i < nfields; i++) {
+        if (s_field_is_set(obj, &fields[i]) && s_pack_field(&pk, obj, &fields[i]) != 0)
+            goto fail;
     }
-    uint8_t *p = s_put_count(buf, count, true);
-    for (size_t i = 0; i < nfields && p; i++) {
-        if (s_field_is_set(obj, &fields[i]))
-            p = s_put_field(p, obj, &fields[i]);
-    }
-    if (!p) {
-        log_error("cannot encode a %zu-field frame: a list or body is too long", count);
-        free(buf);
-        return -1;
-    }
-    assert((size_t)(p - buf) <= estimate);
-    *out = (char *)buf;
-    *out_len = (size_t)(p - buf);
+    *out = sbuf.data;
+    *out_len = sbuf.size;
     return 0;
+
+fail:
+    log_error("out of memory encoding a %zu-field frame", count);
+    msgpack_sbuffer_destroy(&sbuf);
+    return -1;
 }
 
 int wire_hdr_encode(const wire_hdr_t *self, char **out, size_t *out_len)
@@ -600,139 +506,14 @@ fail:
     return -1;
 }
 
-/* ---- decoder -------------------------------------------------------------
- * Once s_scan() has accepted the bytes, the decoder reads them in place:
- * no msgpack_object tree and no msgpack zone (an 8 KiB malloc, and a heap
- * consolidation when freed, per frame in every process). Types are told
- * apart as msgpack-c does: a signed integer that is not negative counts as
- * unsigned, str and bin are distinct, and anything else (nil, float, ext)
- * matches no field type. */
-
-typedef enum { O_OTHER, O_POS, O_NEG, O_BOOL, O_STR, O_BIN, O_ARRAY, O_MAP } s_otype_t;
-
-typedef struct {
-    s_otype_t type;
-    uint64_t u;      /* O_POS value; O_BOOL 0/1 */
-    int64_t i;       /* O_NEG value */
-    const char *ptr; /* O_STR, O_BIN bytes */
-    uint64_t size;   /* O_STR, O_BIN length; O_ARRAY elements; O_MAP pairs */
-} s_obj_t;
-
-/* Reads the object at *p and moves *p past it, except that for an array or
- * map it stops at the first element. No bounds checks: s_scan() proved the
- * whole object is present. */
-static void s_read(const uint8_t **p_p, s_obj_t *o)
-{
-    const uint8_t *p = *p_p;
-    uint8_t b = *p++;
-    o->type = O_OTHER;
-    o->size = 0;
-    if (b <= 0x7f) {
-        o->type = O_POS;
-        o->u = b;
-    } else if (b >= 0xe0) {
-        o->type = O_NEG;
-        o->i = (int8_t)b;
-    } else if (b <= 0x8f) {
-        o->type = O_MAP;
-        o->size = b & 0x0f;
-    } else if (b <= 0x9f) {
-        o->type = O_ARRAY;
-        o->size = b & 0x0f;
-    } else if (b <= 0xbf) {
-        o->type = O_STR;
-        o->size = b & 0x1f;
-    } else {
-        size_t n;
-        int64_t v;
-        switch (b) {
-        case 0xc2:
-        case 0xc3:
-            o->type = O_BOOL;
-            o->u = b == 0xc3;
-            break;
-        case 0xc4: case 0xc5: case 0xc6: /* bin8/16/32 */
-            n = (size_t)1 << (b - 0xc4);
-            o->type = O_BIN;
-            o->size = s_be(p, n);
-            p += n;
-            break;
-        case 0xd9: case 0xda: case 0xdb: /* str8/16/32 */
-            n = (size_t)1 << (b - 0xd9);
-            o->type = O_STR;
-            o->size = s_be(p, n);
-            p += n;
-            break;
-        case 0xc7: case 0xc8: case 0xc9: /* ext8/16/32: length, type, data */
-            n = (size_t)1 << (b - 0xc7);
-            p += n + 1 + s_be(p, n);
-            break;
-        case 0xca: p += 4; break; /* float32 */
-        case 0xcb: p += 8; break; /* float64 */
-        case 0xcc: case 0xcd: case 0xce: case 0xcf: /* uint8..64 */
-            n = (size_t)1 << (b - 0xcc);
-            o->type = O_POS;
-            o->u = s_be(p, n);
-            p += n;
-            break;
-        case 0xd0: v = (int8_t)p[0]; p += 1; goto sint;
-        case 0xd1: v = (int16_t)s_be(p, 2); p += 2; goto sint;
-        case 0xd2: v = (int32_t)s_be(p, 4); p += 4; goto sint;
-        case 0xd3: v = (int64_t)s_be(p, 8); p += 8; goto sint;
-        sint:
-            if (v < 0) {
-                o->type = O_NEG;
-                o->i = v;
-            } else {
-                o->type = O_POS;
-                o->u = (uint64_t)v;
-            }
-            break;
-        case 0xd4: p += 2; break; /* fixext 1..16: type byte + data */
-        case 0xd5: p += 3; break;
-        case 0xd6: p += 5; break;
-        case 0xd7: p += 9; break;
-        case 0xd8: p += 17; break;
-        case 0xdc: case 0xdd:
-            n = b == 0xdc ? 2 : 4;
-            o->type = O_ARRAY;
-            o->size = s_be(p, n);
-            p += n;
-            break;
-        case 0xde: case 0xdf:
-            n = b == 0xde ? 2 : 4;
-            o->type = O_MAP;
-            o->size = s_be(p, n);
-            p += n;
-            break;
-        default: /* nil; 0xc1 never passes s_scan() */
-            break;
-        }
-    }
-    if (o->type == O_STR || o->type == O_BIN) {
-        o->ptr = (const char *)p;
-        p += o->size;
-    }
-    *p_p = p;
-}
-
-/* Moves *p_p past one whole object. Recursion is bounded by WIRE_MAX_DEPTH,
- * which s_scan() enforced. */
-static void s_skip(const uint8_t **p_p)
-{
-    s_obj_t o;
-    s_read(p_p, &o);
-    uint64_t children = o.type == O_MAP ? 2 * o.size : o.type == O_ARRAY ? o.size : 0;
-    for (uint64_t i = 0; i < children; i++)
-        s_skip(p_p);
-}
+/* ---- decoder ------------------------------------------------------------- */
 
 /* Copies a msgpack string into a new NUL-terminated string. Returns 0, or -1
  * with a reason (NUL byte inside, or out of memory). */
-static int s_copy_str(const s_obj_t *o, char **out, const char **why)
+static int s_copy_str(const msgpack_object *o, char **out, const char **why)
 {
-    const char *s = o->ptr;
-    size_t len = o->size;
+    const char *s = o->via.str.ptr;
+    size_t len = o->via.str.size;
     if (len && memchr(s, '\0', len)) {
         *why = "NUL byte in a string";
         return -1;
@@ -745,19 +526,18 @@ static int s_copy_str(const s_obj_t *o, char **out, const char **why)
     return 0;
 }
 
-/* o is the array head just read; its elements follow at *p_p. */
-static int s_decode_kvs(const s_obj_t *o, const uint8_t **p_p, wire_kvs_t *kvs,
-                        const char **why)
+static int s_decode_kvs(const msgpack_object *o, wire_kvs_t *kvs, const char **why)
 {
-    if (o->type != O_ARRAY) {
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
         *why = "expected an array of strings";
         return -1;
     }
-    if (o->size % 2 != 0) {
+    const msgpack_object_array *a = &o->via.array;
+    if (a->size % 2 != 0) {
         *why = "odd number of strings in a key/value list";
         return -1;
     }
-    size_t count = o->size / 2;
+    size_t count = a->size / 2;
     if (count == 0)
         return 0;
     kvs->items = calloc(s_kvs_capacity(count), sizeof *kvs->items);
@@ -766,23 +546,18 @@ static int s_decode_kvs(const s_obj_t *o, const uint8_t **p_p, wire_kvs_t *kvs,
         return -1;
     }
     for (size_t i = 0; i < count; i++) {
-        s_obj_t k, v;
-        s_read(p_p, &k);
-        if (k.type != O_STR) {
-            *why = "expected an array of strings";
-            return -1;
-        }
-        s_read(p_p, &v);
-        if (v.type != O_STR) {
+        const msgpack_object *k = &a->ptr[2 * i];
+        const msgpack_object *v = &a->ptr[2 * i + 1];
+        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
             *why = "expected an array of strings";
             return -1;
         }
         /* count grows with each complete pair, so wire_kvs_clear() frees
          * exactly what was copied if a later pair fails. */
         wire_kv_t *kv = &kvs->items[i];
-        if (s_copy_str(&k, &kv->key, why) != 0)
+        if (s_copy_str(k, &kv->key, why) != 0)
             return -1;
-        if (s_copy_str(&v, &kv->value, why) != 0) {
+        if (s_copy_str(v, &kv->value, why) != 0) {
             free(kv->key);
             kv->key = NULL;
             return -1;
@@ -792,66 +567,63 @@ static int s_decode_kvs(const s_obj_t *o, const uint8_t **p_p, wire_kvs_t *kvs,
     return 0;
 }
 
-/* Reads the value at *p_p into field f of obj. On -1 *p_p is left anywhere:
- * the caller stops decoding. */
-static int s_decode_field(const uint8_t **p_p, void *obj, const s_field_t *f, const char **why)
+static int s_decode_field(const msgpack_object *o, void *obj, const s_field_t *f,
+                          const char **why)
 {
-    s_obj_t o;
-    s_read(p_p, &o);
     switch (f->type) {
     case F_VERSION:
-        if (o.type != O_POS || o.u != WIRE_VERSION) {
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 != WIRE_VERSION) {
             *why = "unsupported version";
             return -1;
         }
         return 0;
     case F_TAG:
     case F_INT:
-        if (o.type == O_POS && o.u <= INT32_MAX) {
-            *FIELD(obj, f, int) = (int)o.u;
+        if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX) {
+            *FIELD(obj, f, int) = (int)o->via.u64;
             return 0;
         }
-        if (o.type == O_NEG && o.i >= INT32_MIN) {
-            *FIELD(obj, f, int) = (int)o.i;
+        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= INT32_MIN) {
+            *FIELD(obj, f, int) = (int)o->via.i64;
             return 0;
         }
         *why = "expected a 32-bit integer";
         return -1;
     case F_U64:
-        if (o.type != O_POS) {
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
             *why = "expected an unsigned integer";
             return -1;
         }
-        *FIELD(obj, f, uint64_t) = o.u;
+        *FIELD(obj, f, uint64_t) = o->via.u64;
         return 0;
     case F_U32:
-        if (o.type != O_POS || o.u > UINT32_MAX) {
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX) {
             *why = "expected an unsigned 32-bit integer";
             return -1;
         }
-        *FIELD(obj, f, uint32_t) = (uint32_t)o.u;
+        *FIELD(obj, f, uint32_t) = (uint32_t)o->via.u64;
         return 0;
     case F_BOOL:
-        if (o.type != O_BOOL) {
+        if (o->type != MSGPACK_OBJECT_BOOLEAN) {
             *why = "expected a boolean";
             return -1;
         }
-        *FIELD(obj, f, bool) = o.u != 0;
+        *FIELD(obj, f, bool) = o->via.boolean;
         return 0;
     case F_STR:
-        if (o.type != O_STR) {
+        if (o->type != MSGPACK_OBJECT_STR) {
             *why = "expected a string";
             return -1;
         }
-        return s_copy_str(&o, FIELD(obj, f, char *), why);
+        return s_copy_str(o, FIELD(obj, f, char *), why);
     case F_KVS:
-        return s_decode_kvs(&o, p_p, FIELD(obj, f, wire_kvs_t), why);
+        return s_decode_kvs(o, FIELD(obj, f, wire_kvs_t), why);
     case F_BIN: {
-        if (o.type != O_BIN) {
+        if (o->type != MSGPACK_OBJECT_BIN) {
             *why = "expected binary";
             return -1;
         }
-        size_t len = o.size;
+        size_t len = o->via.bin.size;
         if (len == 0)
             return 0;
         uint8_t *body = malloc(len);
@@ -859,7 +631,7 @@ static int s_decode_field(const uint8_t **p_p, void *obj, const s_field_t *f, co
             *why = "out of memory";
             return -1;
         }
-        memcpy(body, o.ptr, len);
+        memcpy(body, o->via.bin.ptr, len);
         *FIELD(obj, f, uint8_t *) = body;
         *(size_t *)((char *)obj + f->len_offset) = len;
         return 0;
@@ -882,6 +654,15 @@ static const s_field_t *s_field_find(const s_field_t *fields, size_t nfields, co
     return NULL;
 }
 
+/* The first zone chunk for a frame of len bytes: about what its object tree
+ * takes (most frames are a map of short strings and integers), capped below
+ * the size where glibc's malloc leaves its per-thread cache. */
+static size_t s_zone_chunk(size_t len)
+{
+    size_t want = 256 + 2 * len;
+    return want < 960 ? want : 960;
+}
+
 /* Fills obj (already zeroed) from data. On -1 obj may hold partial results
  * that the caller frees with its clear function. */
 static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fields,
@@ -889,6 +670,17 @@ static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fi
 {
     const char *why = NULL;
     const char *key_name = NULL;
+    /* A zone sized to the frame rather than msgpack_unpacked's 8 KiB one:
+     * a typical header's object tree fits in a block malloc serves from its
+     * per-thread cache, where an 8 KiB block made it consolidate the heap on
+     * every frame. Strings are not copied into the zone (they point into
+     * data), so it holds only the tree; a bigger tree adds chunks. */
+    msgpack_zone zone;
+    if (!msgpack_zone_init(&zone, s_zone_chunk(len))) {
+        log_error("out of memory decoding a %zu-byte %s frame", len, what);
+        return -1;
+    }
+    msgpack_object root_obj;
 
     if (!data || len == 0) {
         why = "empty";
@@ -902,36 +694,38 @@ static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fi
     if (s_scan(data, len, &why) != 0)
         goto fail;
 
-    const uint8_t *p = data;
-    s_obj_t root;
-    s_read(&p, &root);
-    if (root.type != O_MAP) {
+    size_t off = 0;
+    msgpack_unpack_return rc = msgpack_unpack(data, len, &off, &zone, &root_obj);
+    if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
+        why = rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" : "msgpack parse error";
+        goto fail;
+    }
+    const msgpack_object *root = &root_obj;
+    if (root->type != MSGPACK_OBJECT_MAP) {
         why = "not a map";
         goto fail;
     }
 
     uint64_t seen = 0;
-    for (uint64_t i = 0; i < root.size; i++) {
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object_kv *kv = &root->via.map.ptr[i];
         key_name = NULL;
-        s_obj_t key;
-        s_read(&p, &key);
-        if (key.type != O_STR || key.size == 0) {
+        if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size == 0) {
             why = "map key is not a non-empty string";
             goto fail;
         }
         size_t index;
-        const s_field_t *f = s_field_find(fields, nfields, key.ptr, key.size, &index);
-        if (!f) {
-            s_skip(&p); /* a newer peer's field */
-            continue;
-        }
+        const s_field_t *f = s_field_find(fields, nfields, kv->key.via.str.ptr,
+                                          kv->key.via.str.size, &index);
+        if (!f)
+            continue; /* a newer peer's field */
         key_name = f->key;
         if (seen & ((uint64_t)1 << index)) {
             why = "duplicate key";
             goto fail;
         }
         seen |= (uint64_t)1 << index;
-        if (s_decode_field(&p, obj, f, &why) != 0)
+        if (s_decode_field(&kv->val, obj, f, &why) != 0)
             goto fail;
     }
     key_name = NULL;
@@ -945,6 +739,7 @@ static int s_decode(const void *data, size_t len, void *obj, const s_field_t *fi
         why = "missing";
         goto fail;
     }
+    msgpack_zone_destroy(&zone);
     return 0;
 
 fail:
@@ -952,6 +747,7 @@ fail:
         log_warn("malformed %s frame (%zu bytes): \"%s\": %s", what, len, key_name, why);
     else
         log_warn("malformed %s frame (%zu bytes): %s", what, len, why);
+    msgpack_zone_destroy(&zone);
     return -1;
 }
 
