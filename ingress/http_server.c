@@ -679,14 +679,14 @@ int http_server_run(http_server_t *self, int stop_fd)
         }
         /* poll() on the DEALER's ZMQ_FD rather than zmq_poll, which costs
          * ~6 system calls per blocking pass with libzmq 4.3 (see
-         * router_link.h for the protocol). Same order as before: replies,
-         * deadlines, stop, then MHD. */
+         * egw/zsock_ready.h for the protocol). Same order as before:
+         * replies, deadlines, stop, then MHD. */
+        zsock_ready_t *ready = router_link_ready(self->link);
         bool readable = false;
-        int zmq_fd = router_link_wait_fd(self->link);
-        if (zmq_fd < 0 || router_link_readable(self->link, &readable) < 0)
+        if (zsock_ready_readable(ready, &readable) < 0)
             return -1;
         struct pollfd pfds[] = {
-            {.fd = zmq_fd, .events = POLLIN},
+            {.fd = zsock_ready_fd(ready), .events = POLLIN},
             {.fd = epoll_fd, .events = POLLIN},
             {.fd = stop_fd, .events = POLLIN},
         };
@@ -699,8 +699,8 @@ int http_server_run(http_server_t *self, int stop_fd)
             continue;
         }
         if (!readable && pfds[0].revents) {
-            router_link_wake(self->link);
-            if (router_link_readable(self->link, &readable) < 0)
+            zsock_ready_fired(ready);
+            if (zsock_ready_readable(ready, &readable) < 0)
                 return -1;
         }
         if (readable)

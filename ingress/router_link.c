@@ -18,10 +18,7 @@
 struct router_link {
     void *ctx;
     void *socket;
-    /* True when the last call that processed the socket's commands found
-     * nothing to read (a recv that gave EAGAIN, or ZMQ_EVENTS without
-     * POLLIN) and no send has run since; see router_link_wait_fd(). */
-    bool drained;
+    zsock_ready_t ready; /* see router_link_ready() */
 };
 
 router_link_t *router_link_new(const char *endpoint)
@@ -44,6 +41,8 @@ router_link_t *router_link_new(const char *endpoint)
     zmq_setsockopt(self->socket, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(self->socket, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(self->socket, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    if (zsock_ready_init(&self->ready, self->socket) < 0)
+        goto fail;
     if (zmq_connect(self->socket, endpoint) < 0) {
         log_error("cannot connect to router at '%s': %s", endpoint, zmq_strerror(errno));
         goto fail;
@@ -67,41 +66,9 @@ void router_link_destroy(router_link_t **self_p)
     *self_p = NULL;
 }
 
-void *router_link_socket(router_link_t *self)
+zsock_ready_t *router_link_ready(router_link_t *self)
 {
-    return self->socket;
-}
-
-int router_link_readable(router_link_t *self, bool *readable)
-{
-    *readable = false;
-    if (self->drained)
-        return 0;
-    int events = 0;
-    size_t len = sizeof events;
-    if (zmq_getsockopt(self->socket, ZMQ_EVENTS, &events, &len) < 0) {
-        log_error("zmq_getsockopt(ZMQ_EVENTS): %s", zmq_strerror(errno));
-        return -1;
-    }
-    *readable = (events & ZMQ_POLLIN) != 0;
-    self->drained = !*readable;
-    return 0;
-}
-
-int router_link_wait_fd(router_link_t *self)
-{
-    int fd = -1;
-    size_t len = sizeof fd;
-    if (zmq_getsockopt(self->socket, ZMQ_FD, &fd, &len) < 0) {
-        log_error("zmq_getsockopt(ZMQ_FD): %s", zmq_strerror(errno));
-        return -1;
-    }
-    return fd;
-}
-
-void router_link_wake(router_link_t *self)
-{
-    self->drained = false;
+    return &self->ready;
 }
 
 int router_link_send_event(router_link_t *self, const wire_hdr_t *hdr,
@@ -116,7 +83,7 @@ int router_link_send_event(router_link_t *self, const wire_hdr_t *hdr,
     }
     /* zmq_send processes the socket's pending commands, which may consume
      * the ZMQ_FD signal of a reply that just arrived. */
-    self->drained = false;
+    zsock_ready_sent(&self->ready);
     /* Both frames go in one atomic ZeroMQ message: once the first part is
      * accepted the second cannot fail for lack of room. */
     if (zmq_send(self->socket, h, h_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
@@ -159,7 +126,7 @@ int router_link_recv_reply(router_link_t *self, wire_hdr_t *hdr, uint8_t **body,
         int e = errno;
         zmq_msg_close(&head);
         if (e == EAGAIN)
-            self->drained = true;
+            zsock_ready_recv_empty(&self->ready);
         else if (e != EINTR)
             log_warn("receiving from router: %s", zmq_strerror(e));
         return 0;

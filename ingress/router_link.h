@@ -4,6 +4,7 @@
 #define EGW_INGRESS_ROUTER_LINK_H
 
 #include "egw/wire.h"
+#include "egw/zsock_ready.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,23 +18,11 @@ router_link_t *router_link_new(const char *endpoint);
 /* Closes the socket and context. NULL-safe; clears *self_p. */
 void router_link_destroy(router_link_t **self_p);
 
-/* The socket, for zmq_poll (ZMQ_POLLIN means replies may be waiting). */
-void *router_link_socket(router_link_t *self);
-
-/* Waiting for replies without zmq_poll (each libzmq 4.3 call that checks a
- * socket's commands costs a poll() and a getpid()): the loop asks
- * router_link_readable(); when it says no, replies are announced by the
- * fd from router_link_wait_fd() becoming readable (edge-triggered: it only
- * means "ask router_link_readable() again"). router_link_readable() skips
- * the ZeroMQ call while the link is known to hold nothing (the last recv
- * gave EAGAIN and nothing was sent since). Returns 0, or -1 on a ZeroMQ
- * error (logged). */
-int router_link_readable(router_link_t *self, bool *readable);
-/* The socket's ZMQ_FD, or -1 (logged). */
-int router_link_wait_fd(router_link_t *self);
-/* Forgets that the link was drained: the next router_link_readable() asks
- * ZeroMQ. For when the wait fd fired. */
-void router_link_wake(router_link_t *self);
+/* The socket's readiness, for the loop's poll() (egw/zsock_ready.h: the
+ * fd to wait on and whether replies may be waiting). Owned by the link;
+ * router_link_send_event and router_link_recv_reply keep it up to date,
+ * the loop calls only zsock_ready_fd/_readable/_fired on it. */
+zsock_ready_t *router_link_ready(router_link_t *self);
 
 /* Sends one EVENT without blocking. Returns 0, or -1 when the message cannot
  * be queued now (no router connected, or the send queue is full); the caller

@@ -19,6 +19,7 @@
 #include "egw/jsontext.h"
 #include "egw/log.h"
 #include "egw/wire.h"
+#include "egw/zsock_ready.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -58,11 +59,9 @@ struct worker_s {
     zmq_pollitem_t *items; /* curl's sockets, as invoke.c reports them */
     struct pollfd *pfds;   /* [0] ZMQ_FD, [1] stop pipe, then items */
     size_t items_cap;
-    /* True when the last call that processed the socket's commands found
-     * nothing to read (a recv that gave EAGAIN, or ZMQ_EVENTS without
-     * POLLIN) and no other ZeroMQ call has run since: ZMQ_FD may then be
-     * waited on without asking ZMQ_EVENTS first. */
-    bool drained;
+    /* The DEALER's readiness for poll() (egw/zsock_ready.h); set up again
+     * with every new socket. */
+    zsock_ready_t ready;
 };
 
 typedef struct {
@@ -114,7 +113,7 @@ static int s_send(worker_t *self, const wire_hdr_t *hdr, const void *body, size_
      * ingress deadline take over. */
     /* zmq_send processes the socket's pending commands, which may consume
      * the ZMQ_FD signal of a message that just arrived. */
-    self->drained = false;
+    zsock_ready_sent(&self->ready);
     int rc = zmq_send(self->sock, buf, buf_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     free(buf);
     if (rc >= 0)
@@ -173,6 +172,8 @@ static int s_connect(worker_t *self)
     zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(self->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(self->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (zsock_ready_init(&self->ready, self->sock) != 0)
+        return -1;
     if (zmq_connect(self->sock, self->router) != 0) {
         log_error("cannot connect to %s: %s", self->router, zmq_strerror(errno));
         return -1;
@@ -606,7 +607,7 @@ static int s_recv(worker_t *self, zmq_msg_t frames[2])
             int e = errno;
             zmq_msg_close(&part);
             if (count == 0 && e == EAGAIN) {
-                self->drained = true;
+                zsock_ready_recv_empty(&self->ready);
                 return 0;
             }
             log_error("zmq_msg_recv: %s", zmq_strerror(e));
@@ -698,21 +699,6 @@ static long s_min_timeout(long a, long b)
     return a < b ? a : b;
 }
 
-/* Asks the DEALER whether a message is queued (ZMQ_EVENTS), which also
- * processes its pending commands and so re-arms ZMQ_FD. */
-static int s_readable(worker_t *self, bool *readable)
-{
-    int events = 0;
-    size_t len = sizeof(events);
-    if (zmq_getsockopt(self->sock, ZMQ_EVENTS, &events, &len) != 0) {
-        log_error("zmq_getsockopt(ZMQ_EVENTS): %s", zmq_strerror(errno));
-        return -1;
-    }
-    *readable = (events & ZMQ_POLLIN) != 0;
-    self->drained = !*readable;
-    return 0;
-}
-
 /* Why poll() on ZMQ_FD and not zmq_poll: with libzmq 4.3 every call that
  * looks at a socket's commands costs a poll() and a getpid() (its fork
  * check), and a blocking zmq_poll makes three such calls plus two poll()s
@@ -720,10 +706,9 @@ static int s_readable(worker_t *self, bool *readable)
  * Here one poll() waits on the DEALER's ZMQ_FD, the stop pipe and curl's
  * sockets (from CURLMOPT_SOCKETFUNCTION), with curl's timer capping the
  * timeout. ZMQ_FD is edge-triggered and only says "look again": it is
- * waited on only while the socket is known to hold nothing to read (the
- * drained flag: any zmq_send may consume its signal, so a send clears the
- * flag and ZMQ_EVENTS is asked before blocking again), and when it fires
- * ZMQ_EVENTS tells whether a message is there. The DEALER is then drained
+ * waited on only while the socket is known to hold nothing to read, and
+ * when it fires ZMQ_EVENTS tells whether a message is there; the rules
+ * live in egw/zsock_ready.h (self->ready). The DEALER is then drained
  * until EAGAIN (bounded per pass so curl's sockets are not starved).
  * curl_multi_poll cannot wait on a ZeroMQ socket at all. */
 int worker_run(worker_t *self, int stop_fd)
@@ -753,14 +738,8 @@ int worker_run(worker_t *self, int stop_fd)
         }
         zmq_pollitem_t *items = self->items;
         size_t ncurl_items = invoke_pollitems(self->invoke, items, ncurl);
-        int zfd = -1;
-        size_t zfd_len = sizeof(zfd);
-        if (zmq_getsockopt(self->sock, ZMQ_FD, &zfd, &zfd_len) != 0) {
-            log_error("zmq_getsockopt(ZMQ_FD): %s", zmq_strerror(errno));
-            return -1;
-        }
         struct pollfd *pfds = self->pfds;
-        pfds[0] = (struct pollfd){.fd = zfd, .events = POLLIN};
+        pfds[0] = (struct pollfd){.fd = zsock_ready_fd(&self->ready), .events = POLLIN};
         pfds[1] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
         for (size_t i = 0; i < ncurl_items; i++) {
             short events = 0;
@@ -782,7 +761,7 @@ int worker_run(worker_t *self, int stop_fd)
             timeout = 0;
 
         bool readable = false;
-        if (!self->drained && s_readable(self, &readable) != 0)
+        if (zsock_ready_readable(&self->ready, &readable) != 0)
             return -1;
         int rc = poll(pfds, (nfds_t)(2 + ncurl_items), readable ? 0 : (int)timeout);
         if (rc < 0) {
@@ -791,8 +770,11 @@ int worker_run(worker_t *self, int stop_fd)
             log_error_errno("poll");
             return -1;
         }
-        if (!readable && pfds[0].revents && s_readable(self, &readable) != 0)
-            return -1;
+        if (!readable && pfds[0].revents) {
+            zsock_ready_fired(&self->ready);
+            if (zsock_ready_readable(&self->ready, &readable) != 0)
+                return -1;
+        }
         if (pfds[1].revents & POLLIN) {
             /* Read even when already stopping, or a second signal would
              * leave the pipe readable and spin the loop. */
