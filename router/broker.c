@@ -1,8 +1,9 @@
 /* egw-router's broker loop (Majordomo-style, see docs/architecture.md).
  *
- * One thread, one zmq_poll over: the frontend ROUTER (EVENT in, REPLY out),
- * the backend ROUTER (READY/RESULT/HEARTBEAT in, JOB/HEARTBEAT out), the
- * Configuration API's notify pipe, and a 250 ms tick that watches PRAGMA
+ * One thread, one poll() over: the frontend ROUTER (EVENT in, REPLY out),
+ * the backend ROUTER (READY/RESULT/HEARTBEAT in, JOB/HEARTBEAT out), both
+ * waited on through their ZMQ_FD (egw/zsock_ready.h), the Configuration
+ * API's notify pipe, and a 250 ms tick that watches PRAGMA
  * data_version, sends heartbeats and expires deadlines. Every message
  * leaving the router goes through s_reply_send (to ingress) or
  * s_worker_send (to a worker). Worker lifecycle: see worker_pool.c.
@@ -32,9 +33,12 @@
 #include "egw/clock.h"
 #include "egw/log.h"
 #include "egw/wire.h"
+#include "egw/zsock_ready.h"
 
 #include <czmq.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -72,6 +76,10 @@
 struct broker {
     zsock_t *frontend;
     zsock_t *backend;
+    /* Their readiness for the loop's poll(); every send and recv on a
+     * socket goes through s_send/s_recv, which keep these up to date. */
+    zsock_ready_t front_ready;
+    zsock_ready_t back_ready;
     sqlite3 *db;
     long long data_version;
     route_table_t *routes;
@@ -395,16 +403,19 @@ static void s_routes_prune(broker_t *self)
  * first frame is sent with ZMQ_DONTWAIT: under ZMQ_ROUTER_MANDATORY it fails
  * with EHOSTUNREACH for a vanished peer, or EAGAIN at the high-water mark,
  * and the loop must never block on a peer. */
-static int s_send(zsock_t *sock, const void *identity, size_t identity_len,
+static int s_send(zsock_ready_t *ready, const void *identity, size_t identity_len,
                   const wire_hdr_t *hdr, zmq_msg_t *body)
 {
-    void *handle = zsock_resolve(sock);
+    void *handle = ready->handle;
     char *buf = NULL;
     size_t len = 0;
     if (wire_hdr_encode(hdr, &buf, &len) < 0) {
         log_error("cannot encode %s header", wire_type_name(hdr->type));
         goto fail;
     }
+    /* Even a failed send processes the socket's commands, which may
+     * consume the ZMQ_FD edge of a message that just arrived. */
+    zsock_ready_sent(ready);
     if (zmq_send(handle, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         goto fail;
     /* Once the first frame is accepted ZeroMQ takes the whole message. */
@@ -426,7 +437,7 @@ static void s_reply_send(broker_t *self, const uint8_t *identity, size_t identit
     wire_hdr_t hdr = {.type = WIRE_REPLY, .corr = corr, .status = status};
     if (headers)
         hdr.headers = *headers; /* borrowed: hdr is not cleared */
-    if (s_send(self->frontend, identity, identity_len, &hdr, body) < 0)
+    if (s_send(&self->front_ready, identity, identity_len, &hdr, body) < 0)
         log_warn_errno("REPLY %d for corr %llu not sent (ingress gone?)", status,
                        (unsigned long long)corr);
 }
@@ -468,7 +479,7 @@ static void s_reply_job_error(broker_t *self, job_t *job, int status, const char
  * pool or holding one of its jobs; s_purge runs at the end of the iteration. */
 static int s_worker_send(broker_t *self, worker_t *w, const wire_hdr_t *hdr, zmq_msg_t *body)
 {
-    if (s_send(self->backend, w->identity, w->identity_len, hdr, body) < 0) {
+    if (s_send(&self->back_ready, w->identity, w->identity_len, hdr, body) < 0) {
         log_warn_errno("%s to worker %s failed; dropping the worker", wire_type_name(hdr->type),
                        w->name);
         w->dead = true;
@@ -1304,10 +1315,11 @@ static void s_on_event(broker_t *self, zmq_msg_t *identity, const wire_hdr_t *ev
 
 /* Receives one whole multipart message without blocking. Keeps the first
  * BROKER_PARTS frames in parts (caller closes *kept of them), discards the
- * rest, and reports the total in *total. Returns -1 when nothing is there. */
-static int s_recv(zsock_t *sock, zmq_msg_t *parts, size_t *kept, size_t *total)
+ * rest, and reports the total in *total. Returns -1 when nothing is there
+ * (marking the socket drained when ZeroMQ said EAGAIN). */
+static int s_recv(zsock_ready_t *ready, zmq_msg_t *parts, size_t *kept, size_t *total)
 {
-    void *handle = zsock_resolve(sock);
+    void *handle = ready->handle;
     size_t n = 0;
     *kept = 0;
     for (;;) {
@@ -1317,7 +1329,10 @@ static int s_recv(zsock_t *sock, zmq_msg_t *parts, size_t *kept, size_t *total)
         /* Only the first frame can be missing; the rest of a multipart
          * message arrives with it. */
         if (zmq_msg_recv(m, handle, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            int e = errno;
             zmq_msg_close(m);
+            if (n == 0 && e == EAGAIN)
+                zsock_ready_recv_empty(ready);
             if (n == 0)
                 return -1;
             break;
@@ -1347,7 +1362,7 @@ static int s_on_frontend(broker_t *self)
     zmq_msg_t parts[BROKER_PARTS];
     size_t kept, total;
     wire_hdr_t hdr;
-    if (s_recv(self->frontend, parts, &kept, &total) < 0)
+    if (s_recv(&self->front_ready, parts, &kept, &total) < 0)
         return -1;
     if (total != BROKER_PARTS) {
         self->bad_frames++;
@@ -1398,7 +1413,7 @@ static int s_on_backend(broker_t *self)
     zmq_msg_t parts[BROKER_PARTS];
     size_t kept, total;
     wire_hdr_t hdr;
-    if (s_recv(self->backend, parts, &kept, &total) < 0)
+    if (s_recv(&self->back_ready, parts, &kept, &total) < 0)
         return -1;
     if (total != BROKER_PARTS) {
         self->bad_frames++;
@@ -1496,14 +1511,24 @@ static void s_shutdown(broker_t *self)
     log_info("%zu deliveries pending in the database", self->pending_count);
 }
 
+/* Why poll() on the ROUTERs' ZMQ_FDs and not zmq_poll: with libzmq 4.3
+ * every call that processes a socket's commands costs a poll() and a
+ * getpid(), and a blocking zmq_poll over two sockets makes several of them
+ * per pass. Here one poll() waits on both fds and the notify pipe; a
+ * socket's fd is waited on only while it is known drained, otherwise
+ * ZMQ_EVENTS is asked first and a readable socket makes the poll return
+ * at once (egw/zsock_ready.h). A pass that stops reading a socket at
+ * BROKER_BATCH leaves it not drained, so the next pass asks ZMQ_EVENTS
+ * and does not sleep on messages already queued. */
 int broker_run(broker_t *self, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items[3] = {
-        {zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->backend), 0, ZMQ_POLLIN, 0},
-        {NULL, self->notify_fd, ZMQ_POLLIN, 0},
+    zsock_ready_t *ready[2] = {&self->front_ready, &self->back_ready};
+    struct pollfd pfds[3] = {
+        {.fd = zsock_ready_fd(ready[0]), .events = POLLIN},
+        {.fd = zsock_ready_fd(ready[1]), .events = POLLIN},
+        {.fd = self->notify_fd, .events = POLLIN},
     };
-    int nitems = self->notify_fd >= 0 ? 3 : 2;
+    nfds_t nitems = self->notify_fd >= 0 ? 3 : 2;
     self->next_tick_ms = clock_mono_ms() + BROKER_TICK_MS;
     int64_t drain_until = 0;
     log_info("broker running");
@@ -1532,23 +1557,37 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
         if (self->stopping && drain_until < wake)
             wake = drain_until;
         long timeout = wake > now ? (long)(wake - now) : 0;
-        if (zmq_poll(items, nitems, timeout) < 0) {
+        bool readable[2] = {false, false};
+        for (int i = 0; i < 2; i++) {
+            if (zsock_ready_readable(ready[i], &readable[i]) < 0)
+                return -1;
+            if (readable[i])
+                timeout = 0;
+        }
+        if (poll(pfds, nitems, timeout > INT_MAX ? INT_MAX : (int)timeout) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
-            log_error_errno("zmq_poll");
+            log_error_errno("poll");
             return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (readable[i] || !pfds[i].revents)
+                continue;
+            zsock_ready_fired(ready[i]);
+            if (zsock_ready_readable(ready[i], &readable[i]) < 0)
+                return -1;
         }
         /* The notify pipe first: the Configuration API signals before it
          * answers its client, so an EVENT sent right after a successful
          * write must find the new table. */
-        if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) {
+        if (nitems == 3 && (pfds[2].revents & POLLIN)) {
             s_drain_notify(self);
             s_reload_if_due(self, clock_mono_ms());
         }
-        if (items[0].revents & ZMQ_POLLIN)
+        if (readable[0])
             for (int i = 0; i < BROKER_BATCH && s_on_frontend(self) == 0; i++)
                 ;
-        if (items[1].revents & ZMQ_POLLIN)
+        if (readable[1])
             for (int i = 0; i < BROKER_BATCH && s_on_backend(self) == 0; i++)
                 ;
         now = clock_mono_ms();
@@ -1641,6 +1680,9 @@ broker_t *broker_new(const broker_options_t *opts)
         goto fail;
     self->backend = s_bind(opts->backend, true);
     if (!self->backend)
+        goto fail;
+    if (zsock_ready_init(&self->front_ready, zsock_resolve(self->frontend)) < 0 ||
+        zsock_ready_init(&self->back_ready, zsock_resolve(self->backend)) < 0)
         goto fail;
     log_info("frontend %s, backend %s, function timeout %u ms, queue limit %zu", opts->frontend,
              opts->backend, self->timeout_ms, opts->queue_limit);
