@@ -12,13 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Distinct addresses to store as values. */
 static char s_vals[64];
@@ -28,7 +22,7 @@ static int s_add(pathtree_t *t, const char *route, void *value)
 {
     char err[256] = "";
     int rc = pathtree_add(t, route, value, err, sizeof err);
-    CHECK(rc == 0 || err[0] != '\0'); /* a failure always says why */
+    REQUIRE(rc == 0 || err[0] != '\0'); /* a failure always says why */
     return rc;
 }
 
@@ -40,36 +34,36 @@ static void s_conflict_both(const char *a, const char *b)
         const char *first = order ? b : a;
         const char *second = order ? a : b;
         pathtree_t *t = pathtree_new();
-        CHECK(t);
+        REQUIRE(t);
         char err[256] = "";
-        CHECK(pathtree_add(t, first, V(1), err, sizeof err) == 0);
+        REQUIRE(pathtree_add(t, first, V(1), err, sizeof err) == 0);
         if (pathtree_add(t, second, V(2), err, sizeof err) != -1) {
             fprintf(stderr, "no conflict between %s and %s\n", first, second);
-            CHECK(0);
+            REQUIRE(0);
         }
         char want[256];
         snprintf(want, sizeof want, "path conflict: %s conflicts with %s", second, first);
         if (strcmp(err, want) != 0) {
             fprintf(stderr, "got \"%s\", want \"%s\"\n", err, want);
-            CHECK(0);
+            REQUIRE(0);
         }
         /* The failed add left nothing behind (for the same route twice,
          * the first value stays). */
         void *got = pathtree_get(t, second);
-        CHECK(got == NULL || got == V(1));
-        CHECK(pathtree_get(t, first) == V(1));
+        REQUIRE(got == NULL || got == V(1));
+        REQUIRE(pathtree_get(t, first) == V(1));
         pathtree_destroy(&t);
-        CHECK(t == NULL);
+        REQUIRE(t == NULL);
     }
 }
 
 static void s_no_conflict(const char *a, const char *b)
 {
     pathtree_t *t = pathtree_new();
-    CHECK(s_add(t, a, V(1)) == 0);
-    CHECK(s_add(t, b, V(2)) == 0);
-    CHECK(pathtree_get(t, a) == V(1));
-    CHECK(pathtree_get(t, b) == V(2));
+    REQUIRE(s_add(t, a, V(1)) == 0);
+    REQUIRE(s_add(t, b, V(2)) == 0);
+    REQUIRE(pathtree_get(t, a) == V(1));
+    REQUIRE(pathtree_get(t, b) == V(2));
     pathtree_destroy(&t);
 }
 
@@ -91,7 +85,7 @@ static void s_test_validate(void)
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         if (pathtree_validate(good[i], err, sizeof err) != 0) {
             fprintf(stderr, "rejected %s: %s\n", good[i], err);
-            CHECK(0);
+            REQUIRE(0);
         }
     }
     struct {
@@ -113,13 +107,13 @@ static void s_test_validate(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        CHECK(pathtree_validate(bad[i].route, err, sizeof err) == -1);
+        REQUIRE(pathtree_validate(bad[i].route, err, sizeof err) == -1);
         if (!strstr(err, bad[i].reason) || !strstr(err, bad[i].route)) {
             fprintf(stderr, "for %s got \"%s\"\n", bad[i].route, err);
-            CHECK(0);
+            REQUIRE(0);
         }
     }
-    CHECK(pathtree_validate(NULL, err, sizeof err) == -1);
+    REQUIRE(pathtree_validate(NULL, err, sizeof err) == -1);
 
     /* PATHTREE_MAX_PARAMS parameters are fine, one more is not. */
     char route[1024] = "";
@@ -128,34 +122,34 @@ static void s_test_validate(void)
         snprintf(seg, sizeof seg, "/:p%d", i);
         strcat(route, seg);
     }
-    CHECK(pathtree_validate(route, err, sizeof err) == 0);
+    REQUIRE(pathtree_validate(route, err, sizeof err) == 0);
     char more[1100];
     snprintf(more, sizeof more, "%s/*rest", route);
-    CHECK(pathtree_validate(more, err, sizeof err) == -1);
-    CHECK(strstr(err, "parameters"));
+    REQUIRE(pathtree_validate(more, err, sizeof err) == -1);
+    REQUIRE(strstr(err, "parameters"));
 
     /* The segment limit. */
     char *deep = malloc(2 * 300 + 1);
-    CHECK(deep);
+    REQUIRE(deep);
     deep[0] = '\0';
     for (int i = 0; i < 256; i++)
         strcat(deep, "/a");
-    CHECK(pathtree_validate(deep, err, sizeof err) == 0);
+    REQUIRE(pathtree_validate(deep, err, sizeof err) == 0);
     strcat(deep, "/a");
-    CHECK(pathtree_validate(deep, err, sizeof err) == -1);
+    REQUIRE(pathtree_validate(deep, err, sizeof err) == -1);
     free(deep);
 
     /* A tiny err buffer is truncated, not overrun; none at all is fine. */
     char tiny[4];
-    CHECK(pathtree_validate("x", tiny, sizeof tiny) == -1);
-    CHECK(strlen(tiny) == 3);
-    CHECK(pathtree_validate("x", NULL, 0) == -1);
+    REQUIRE(pathtree_validate("x", tiny, sizeof tiny) == -1);
+    REQUIRE(strlen(tiny) == 3);
+    REQUIRE(pathtree_validate("x", NULL, 0) == -1);
 
     /* pathtree_add validates too. */
     pathtree_t *t = pathtree_new();
-    CHECK(pathtree_add(t, "/a//b", V(1), err, sizeof err) == -1);
-    CHECK(strstr(err, "empty segment"));
-    CHECK(pathtree_match(t, "/a", NULL) == NULL);
+    REQUIRE(pathtree_add(t, "/a//b", V(1), err, sizeof err) == -1);
+    REQUIRE(strstr(err, "empty segment"));
+    REQUIRE(pathtree_match(t, "/a", NULL) == NULL);
     pathtree_destroy(&t);
     pathtree_destroy(&t); /* NULL-safe */
     pathtree_destroy(NULL);
@@ -197,10 +191,10 @@ static void s_test_conflicts(void)
     /* The reported route is one that exists below the conflicting position. */
     pathtree_t *t = pathtree_new();
     char err[256];
-    CHECK(s_add(t, "/a/:x/deep/er", V(1)) == 0);
-    CHECK(pathtree_add(t, "/a/b", V(2), err, sizeof err) == -1);
-    CHECK(strcmp(err, "path conflict: /a/b conflicts with /a/:x/deep/er") == 0);
-    CHECK(pathtree_match(t, "/a/b", NULL) == NULL);
+    REQUIRE(s_add(t, "/a/:x/deep/er", V(1)) == 0);
+    REQUIRE(pathtree_add(t, "/a/b", V(2), err, sizeof err) == -1);
+    REQUIRE(strcmp(err, "path conflict: /a/b conflicts with /a/:x/deep/er") == 0);
+    REQUIRE(pathtree_match(t, "/a/b", NULL) == NULL);
     pathtree_destroy(&t);
 }
 
@@ -209,74 +203,74 @@ static void s_test_match(void)
     pathtree_t *t = pathtree_new();
     pathtree_params_t p;
 
-    CHECK(pathtree_match(t, "/", &p) == NULL && p.count == 0);
-    CHECK(s_add(t, "/", V(0)) == 0);
-    CHECK(s_add(t, "/users", V(1)) == 0);
-    CHECK(s_add(t, "/users/:id", V(2)) == 0);
-    CHECK(s_add(t, "/users/:id/posts/:post", V(3)) == 0);
-    CHECK(s_add(t, "/files/*rest", V(4)) == 0);
-    CHECK(s_add(t, "/static/a/b/", V(5)) == 0);
-    CHECK(s_add(t, "/orgs/:org/teams", V(6)) == 0);
-    CHECK(s_add(t, "/orgs/:org/teams/:team/*tail", V(7)) == 0);
+    REQUIRE(pathtree_match(t, "/", &p) == NULL && p.count == 0);
+    REQUIRE(s_add(t, "/", V(0)) == 0);
+    REQUIRE(s_add(t, "/users", V(1)) == 0);
+    REQUIRE(s_add(t, "/users/:id", V(2)) == 0);
+    REQUIRE(s_add(t, "/users/:id/posts/:post", V(3)) == 0);
+    REQUIRE(s_add(t, "/files/*rest", V(4)) == 0);
+    REQUIRE(s_add(t, "/static/a/b/", V(5)) == 0);
+    REQUIRE(s_add(t, "/orgs/:org/teams", V(6)) == 0);
+    REQUIRE(s_add(t, "/orgs/:org/teams/:team/*tail", V(7)) == 0);
 
-    CHECK(pathtree_match(t, "/", &p) == V(0) && p.count == 0);
-    CHECK(pathtree_match(t, "//", &p) == V(0));
-    CHECK(pathtree_match(t, "/users", &p) == V(1) && p.count == 0);
-    CHECK(pathtree_match(t, "/users/", &p) == V(1));
-    CHECK(pathtree_match(t, "/users/10", &p) == V(2));
-    CHECK(p.count == 1 && s_param_is(&p, 0, "id", "10"));
-    CHECK(pathtree_match(t, "/users/10/", &p) == V(2) && s_param_is(&p, 0, "id", "10"));
-    CHECK(pathtree_match(t, "/users/a%2Fb", &p) == V(2) && s_param_is(&p, 0, "id", "a%2Fb"));
-    CHECK(pathtree_match(t, "/users/10/posts/7", &p) == V(3));
-    CHECK(p.count == 2 && s_param_is(&p, 0, "id", "10") && s_param_is(&p, 1, "post", "7"));
-    CHECK(pathtree_match(t, "/users/10/posts", &p) == NULL && p.count == 0);
-    CHECK(pathtree_match(t, "/users/10/posts/7/8", &p) == NULL && p.count == 0);
-    CHECK(pathtree_match(t, "/users//posts/7", &p) == NULL); /* empty param */
+    REQUIRE(pathtree_match(t, "/", &p) == V(0) && p.count == 0);
+    REQUIRE(pathtree_match(t, "//", &p) == V(0));
+    REQUIRE(pathtree_match(t, "/users", &p) == V(1) && p.count == 0);
+    REQUIRE(pathtree_match(t, "/users/", &p) == V(1));
+    REQUIRE(pathtree_match(t, "/users/10", &p) == V(2));
+    REQUIRE(p.count == 1 && s_param_is(&p, 0, "id", "10"));
+    REQUIRE(pathtree_match(t, "/users/10/", &p) == V(2) && s_param_is(&p, 0, "id", "10"));
+    REQUIRE(pathtree_match(t, "/users/a%2Fb", &p) == V(2) && s_param_is(&p, 0, "id", "a%2Fb"));
+    REQUIRE(pathtree_match(t, "/users/10/posts/7", &p) == V(3));
+    REQUIRE(p.count == 2 && s_param_is(&p, 0, "id", "10") && s_param_is(&p, 1, "post", "7"));
+    REQUIRE(pathtree_match(t, "/users/10/posts", &p) == NULL && p.count == 0);
+    REQUIRE(pathtree_match(t, "/users/10/posts/7/8", &p) == NULL && p.count == 0);
+    REQUIRE(pathtree_match(t, "/users//posts/7", &p) == NULL); /* empty param */
 
-    CHECK(pathtree_match(t, "/files/a/b", &p) == V(4));
-    CHECK(p.count == 1 && s_param_is(&p, 0, "rest", "a/b"));
-    CHECK(pathtree_match(t, "/files/a/b/", &p) == V(4) && s_param_is(&p, 0, "rest", "a/b"));
-    CHECK(pathtree_match(t, "/files/x", &p) == V(4) && s_param_is(&p, 0, "rest", "x"));
-    CHECK(pathtree_match(t, "/files", &p) == V(4) && s_param_is(&p, 0, "rest", ""));
-    CHECK(pathtree_match(t, "/files/", &p) == V(4) && s_param_is(&p, 0, "rest", ""));
-    CHECK(pathtree_match(t, "/files/a//b", &p) == V(4) && s_param_is(&p, 0, "rest", "a//b"));
-    CHECK(pathtree_match(t, "/filesx", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/files/a/b", &p) == V(4));
+    REQUIRE(p.count == 1 && s_param_is(&p, 0, "rest", "a/b"));
+    REQUIRE(pathtree_match(t, "/files/a/b/", &p) == V(4) && s_param_is(&p, 0, "rest", "a/b"));
+    REQUIRE(pathtree_match(t, "/files/x", &p) == V(4) && s_param_is(&p, 0, "rest", "x"));
+    REQUIRE(pathtree_match(t, "/files", &p) == V(4) && s_param_is(&p, 0, "rest", ""));
+    REQUIRE(pathtree_match(t, "/files/", &p) == V(4) && s_param_is(&p, 0, "rest", ""));
+    REQUIRE(pathtree_match(t, "/files/a//b", &p) == V(4) && s_param_is(&p, 0, "rest", "a//b"));
+    REQUIRE(pathtree_match(t, "/filesx", &p) == NULL);
 
-    CHECK(pathtree_match(t, "/static/a/b", &p) == V(5));
-    CHECK(pathtree_match(t, "/static/a", &p) == NULL);
-    CHECK(pathtree_match(t, "/static/a/b/c", &p) == NULL);
-    CHECK(pathtree_match(t, "/STATIC/a/b", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/static/a/b", &p) == V(5));
+    REQUIRE(pathtree_match(t, "/static/a", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/static/a/b/c", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/STATIC/a/b", &p) == NULL);
 
-    CHECK(pathtree_match(t, "/orgs/acme/teams", &p) == V(6) && s_param_is(&p, 0, "org", "acme"));
-    CHECK(pathtree_match(t, "/orgs/acme/teams/red/x/y", &p) == V(7));
-    CHECK(p.count == 3 && s_param_is(&p, 0, "org", "acme") && s_param_is(&p, 1, "team", "red") &&
+    REQUIRE(pathtree_match(t, "/orgs/acme/teams", &p) == V(6) && s_param_is(&p, 0, "org", "acme"));
+    REQUIRE(pathtree_match(t, "/orgs/acme/teams/red/x/y", &p) == V(7));
+    REQUIRE(p.count == 3 && s_param_is(&p, 0, "org", "acme") && s_param_is(&p, 1, "team", "red") &&
           s_param_is(&p, 2, "tail", "x/y"));
-    CHECK(pathtree_match(t, "/orgs/acme/teams/red", &p) == V(7) && s_param_is(&p, 2, "tail", ""));
-    CHECK(pathtree_match(t, "/orgs/acme", &p) == NULL && p.count == 0);
+    REQUIRE(pathtree_match(t, "/orgs/acme/teams/red", &p) == V(7) && s_param_is(&p, 2, "tail", ""));
+    REQUIRE(pathtree_match(t, "/orgs/acme", &p) == NULL && p.count == 0);
 
-    CHECK(pathtree_match(t, "", &p) == NULL);
-    CHECK(pathtree_match(t, "users", &p) == NULL);
-    CHECK(pathtree_match(t, NULL, &p) == NULL);
-    CHECK(pathtree_match(t, "/users/10", NULL) == V(2)); /* params optional */
+    REQUIRE(pathtree_match(t, "", &p) == NULL);
+    REQUIRE(pathtree_match(t, "users", &p) == NULL);
+    REQUIRE(pathtree_match(t, NULL, &p) == NULL);
+    REQUIRE(pathtree_match(t, "/users/10", NULL) == V(2)); /* params optional */
     pathtree_destroy(&t);
 
     /* A wildcard at the root takes everything the root route does not. */
     t = pathtree_new();
-    CHECK(s_add(t, "/*all", V(1)) == 0);
-    CHECK(pathtree_match(t, "/", &p) == V(1) && s_param_is(&p, 0, "all", ""));
-    CHECK(pathtree_match(t, "/a/b/c", &p) == V(1) && s_param_is(&p, 0, "all", "a/b/c"));
-    CHECK(s_add(t, "/", V(2)) == 0);
-    CHECK(pathtree_match(t, "/", &p) == V(2) && p.count == 0);
-    CHECK(pathtree_match(t, "/a", &p) == V(1));
+    REQUIRE(s_add(t, "/*all", V(1)) == 0);
+    REQUIRE(pathtree_match(t, "/", &p) == V(1) && s_param_is(&p, 0, "all", ""));
+    REQUIRE(pathtree_match(t, "/a/b/c", &p) == V(1) && s_param_is(&p, 0, "all", "a/b/c"));
+    REQUIRE(s_add(t, "/", V(2)) == 0);
+    REQUIRE(pathtree_match(t, "/", &p) == V(2) && p.count == 0);
+    REQUIRE(pathtree_match(t, "/a", &p) == V(1));
     pathtree_destroy(&t);
 
     /* A static route beats the wildcard below it for the empty rest. */
     t = pathtree_new();
-    CHECK(s_add(t, "/files/*rest", V(1)) == 0);
-    CHECK(s_add(t, "/files", V(2)) == 0);
-    CHECK(pathtree_match(t, "/files", &p) == V(2) && p.count == 0);
-    CHECK(pathtree_match(t, "/files/", &p) == V(2));
-    CHECK(pathtree_match(t, "/files/a", &p) == V(1) && s_param_is(&p, 0, "rest", "a"));
+    REQUIRE(s_add(t, "/files/*rest", V(1)) == 0);
+    REQUIRE(s_add(t, "/files", V(2)) == 0);
+    REQUIRE(pathtree_match(t, "/files", &p) == V(2) && p.count == 0);
+    REQUIRE(pathtree_match(t, "/files/", &p) == V(2));
+    REQUIRE(pathtree_match(t, "/files/a", &p) == V(1) && s_param_is(&p, 0, "rest", "a"));
     pathtree_destroy(&t);
 
     /* Backtracking: a static prefix that leads nowhere falls back. Given
@@ -284,44 +278,44 @@ static void s_test_match(void)
      * is from a static/param path that runs out to an intermediate node
      * without a route; the match must then fail cleanly with no params. */
     t = pathtree_new();
-    CHECK(s_add(t, "/a/b/c", V(1)) == 0);
-    CHECK(s_add(t, "/a/:x", V(2)) == -1); /* the brief's /a/:x/d conflicts */
-    CHECK(pathtree_match(t, "/a/b/d", &p) == NULL && p.count == 0);
-    CHECK(pathtree_match(t, "/a/b", &p) == NULL);
-    CHECK(pathtree_match(t, "/a/b/c", &p) == V(1));
-    CHECK(s_add(t, "/p/:x/q/:y/r", V(3)) == 0);
-    CHECK(pathtree_match(t, "/p/1/q/2/s", &p) == NULL && p.count == 0);
-    CHECK(pathtree_match(t, "/p/1/q/2/r", &p) == V(3) && p.count == 2);
+    REQUIRE(s_add(t, "/a/b/c", V(1)) == 0);
+    REQUIRE(s_add(t, "/a/:x", V(2)) == -1); /* the brief's /a/:x/d conflicts */
+    REQUIRE(pathtree_match(t, "/a/b/d", &p) == NULL && p.count == 0);
+    REQUIRE(pathtree_match(t, "/a/b", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/a/b/c", &p) == V(1));
+    REQUIRE(s_add(t, "/p/:x/q/:y/r", V(3)) == 0);
+    REQUIRE(pathtree_match(t, "/p/1/q/2/s", &p) == NULL && p.count == 0);
+    REQUIRE(pathtree_match(t, "/p/1/q/2/r", &p) == V(3) && p.count == 2);
     pathtree_destroy(&t);
 }
 
 static void s_test_get(void)
 {
     pathtree_t *t = pathtree_new();
-    CHECK(pathtree_get(t, "/") == NULL);
-    CHECK(s_add(t, "/users/:id", V(1)) == 0);
-    CHECK(s_add(t, "/files/*rest/", V(2)) == 0);
-    CHECK(s_add(t, "/a/b/c", V(3)) == 0);
-    CHECK(pathtree_get(t, "/users/:id") == V(1));
-    CHECK(pathtree_get(t, "/users/:id/") == V(1));
-    CHECK(pathtree_get(t, "/users/:name") == NULL); /* same position, other name */
-    CHECK(pathtree_get(t, "/users/10") == NULL);    /* get is not match */
-    CHECK(pathtree_get(t, "/users") == NULL);       /* inner node, no route */
-    CHECK(pathtree_get(t, "/files/*rest") == V(2));
-    CHECK(pathtree_get(t, "/files/*other") == NULL);
-    CHECK(pathtree_get(t, "/files/:rest") == NULL);
-    CHECK(pathtree_get(t, "/a/b/c") == V(3));
-    CHECK(pathtree_get(t, "/a/b") == NULL);
-    CHECK(pathtree_get(t, "/a/b/c/d") == NULL);
-    CHECK(pathtree_get(t, "/a//b") == NULL); /* invalid */
-    CHECK(pathtree_get(t, NULL) == NULL);
+    REQUIRE(pathtree_get(t, "/") == NULL);
+    REQUIRE(s_add(t, "/users/:id", V(1)) == 0);
+    REQUIRE(s_add(t, "/files/*rest/", V(2)) == 0);
+    REQUIRE(s_add(t, "/a/b/c", V(3)) == 0);
+    REQUIRE(pathtree_get(t, "/users/:id") == V(1));
+    REQUIRE(pathtree_get(t, "/users/:id/") == V(1));
+    REQUIRE(pathtree_get(t, "/users/:name") == NULL); /* same position, other name */
+    REQUIRE(pathtree_get(t, "/users/10") == NULL);    /* get is not match */
+    REQUIRE(pathtree_get(t, "/users") == NULL);       /* inner node, no route */
+    REQUIRE(pathtree_get(t, "/files/*rest") == V(2));
+    REQUIRE(pathtree_get(t, "/files/*other") == NULL);
+    REQUIRE(pathtree_get(t, "/files/:rest") == NULL);
+    REQUIRE(pathtree_get(t, "/a/b/c") == V(3));
+    REQUIRE(pathtree_get(t, "/a/b") == NULL);
+    REQUIRE(pathtree_get(t, "/a/b/c/d") == NULL);
+    REQUIRE(pathtree_get(t, "/a//b") == NULL); /* invalid */
+    REQUIRE(pathtree_get(t, NULL) == NULL);
     /* The get-then-add pattern for shared routes. */
     if (!pathtree_get(t, "/x"))
-        CHECK(s_add(t, "/x", V(4)) == 0);
-    CHECK(pathtree_get(t, "/x") == V(4));
+        REQUIRE(s_add(t, "/x", V(4)) == 0);
+    REQUIRE(pathtree_get(t, "/x") == V(4));
     /* A NULL value is stored and the route still counts as taken. */
-    CHECK(s_add(t, "/null", NULL) == 0);
-    CHECK(s_add(t, "/null", V(5)) == -1);
+    REQUIRE(s_add(t, "/null", NULL) == 0);
+    REQUIRE(s_add(t, "/null", V(5)) == -1);
     pathtree_destroy(&t);
 }
 
@@ -341,7 +335,7 @@ static void s_test_many(void)
         }
         if (pathtree_add(t, route, (void *)(intptr_t)(i + 1), err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", route, err);
-            CHECK(0);
+            REQUIRE(0);
         }
     }
     pathtree_params_t p;
@@ -350,32 +344,32 @@ static void s_test_many(void)
         switch (i % 3) {
         case 0:
             snprintf(path, sizeof path, "/r/%d/", i);
-            CHECK(pathtree_match(t, path, &p) == want && p.count == 0);
+            REQUIRE(pathtree_match(t, path, &p) == want && p.count == 0);
             snprintf(route, sizeof route, "/r/%d", i);
-            CHECK(pathtree_get(t, route) == want);
+            REQUIRE(pathtree_get(t, route) == want);
             break;
         case 1:
             snprintf(path, sizeof path, "/g%d/items/x%d/s%d", i % 1000, i, i);
-            CHECK(pathtree_match(t, path, &p) == want);
+            REQUIRE(pathtree_match(t, path, &p) == want);
             snprintf(route, sizeof route, "x%d", i);
-            CHECK(s_param_is(&p, 0, "id", route));
+            REQUIRE(s_param_is(&p, 0, "id", route));
             break;
         case 2:
             snprintf(path, sizeof path, "/w%d/a/%d", i, i);
-            CHECK(pathtree_match(t, path, &p) == want);
+            REQUIRE(pathtree_match(t, path, &p) == want);
             snprintf(route, sizeof route, "a/%d", i);
-            CHECK(s_param_is(&p, 0, "rest", route));
+            REQUIRE(s_param_is(&p, 0, "rest", route));
             break;
         }
     }
     /* Misses among many siblings. */
-    CHECK(pathtree_match(t, "/r/1", &p) == NULL);
-    CHECK(pathtree_match(t, "/r/100000", &p) == NULL);
-    CHECK(pathtree_match(t, "/g1/items/x/s2", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/r/1", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/r/100000", &p) == NULL);
+    REQUIRE(pathtree_match(t, "/g1/items/x/s2", &p) == NULL);
     /* Every route conflicts with itself, and the tree is unchanged. */
-    CHECK(pathtree_add(t, "/r/0", V(1), err, sizeof err) == -1);
-    CHECK(pathtree_add(t, "/g1/items/:other/s1", V(1), err, sizeof err) == -1);
-    CHECK(pathtree_match(t, "/r/0", &p) == (void *)(intptr_t)1);
+    REQUIRE(pathtree_add(t, "/r/0", V(1), err, sizeof err) == -1);
+    REQUIRE(pathtree_add(t, "/g1/items/:other/s1", V(1), err, sizeof err) == -1);
+    REQUIRE(pathtree_match(t, "/r/0", &p) == (void *)(intptr_t)1);
     pathtree_destroy(&t);
 }
 
@@ -473,7 +467,7 @@ static void s_test_random(void)
             if (s_add(t, route, V(nroutes + 1)) == 0) {
                 snprintf(routes[nroutes].text, sizeof routes[nroutes].text, "%s", route);
                 routes[nroutes].id = nroutes + 1;
-                CHECK(pathtree_get(t, route) == V(nroutes + 1));
+                REQUIRE(pathtree_get(t, route) == V(nroutes + 1));
                 nroutes++;
             }
         }
@@ -504,23 +498,23 @@ static void s_test_random(void)
                     snprintf(want_rest, sizeof want_rest, "%s", rest);
                 }
             }
-            CHECK(nmatch <= 2);
+            REQUIRE(nmatch <= 2);
             pathtree_params_t p;
             void *got = pathtree_match(t, path, &p);
             if (got != (want ? V(want) : NULL)) {
                 fprintf(stderr, "path %s: got %p want route %d\n", path, got, want);
                 for (int r = 0; r < nroutes; r++)
                     fprintf(stderr, "  route %d %s\n", routes[r].id, routes[r].text);
-                CHECK(0);
+                REQUIRE(0);
             }
             hits += want != 0;
             if (want_wild) {
                 wild_hits++;
                 empty_rest += want_rest[0] == '\0';
-                CHECK(p.count > 0);
+                REQUIRE(p.count > 0);
                 const pathtree_param_t *last = &p.items[p.count - 1];
-                CHECK(last->value_len == strlen(want_rest));
-                CHECK(memcmp(last->value, want_rest, last->value_len) == 0);
+                REQUIRE(last->value_len == strlen(want_rest));
+                REQUIRE(memcmp(last->value, want_rest, last->value_len) == 0);
             }
         }
         pathtree_destroy(&t);
@@ -528,7 +522,7 @@ static void s_test_random(void)
     /* The generator must reach every case it is meant to compare. */
     printf("random: %d hits, %d through a wildcard, %d with an empty rest\n", hits, wild_hits,
            empty_rest);
-    CHECK(hits > 1000 && wild_hits > 100 && empty_rest > 10);
+    REQUIRE(hits > 1000 && wild_hits > 100 && empty_rest > 10);
 }
 
 
@@ -543,7 +537,7 @@ typedef struct {
 static void s_each_fn(const char *route, void *value, void *arg)
 {
     s_each_t *e = arg;
-    CHECK(e->count < 64);
+    REQUIRE(e->count < 64);
     snprintf(e->seen[e->count], sizeof e->seen[e->count], "%s", route);
     e->values[e->count++] = value;
 }
@@ -559,58 +553,58 @@ static bool s_each_has(const s_each_t *e, const char *route, void *value)
 static void s_test_remove(void)
 {
     pathtree_t *t = pathtree_new();
-    CHECK(pathtree_is_empty(t));
-    CHECK(s_add(t, "/users/:id", V(1)) == 0);
-    CHECK(s_add(t, "/users/:id/posts/", V(2)) == 0);
-    CHECK(s_add(t, "/files/*rest", V(3)) == 0);
-    CHECK(s_add(t, "/", V(4)) == 0);
-    CHECK(s_add(t, "/a/b/c", V(5)) == 0);
-    CHECK(!pathtree_is_empty(t));
+    REQUIRE(pathtree_is_empty(t));
+    REQUIRE(s_add(t, "/users/:id", V(1)) == 0);
+    REQUIRE(s_add(t, "/users/:id/posts/", V(2)) == 0);
+    REQUIRE(s_add(t, "/files/*rest", V(3)) == 0);
+    REQUIRE(s_add(t, "/", V(4)) == 0);
+    REQUIRE(s_add(t, "/a/b/c", V(5)) == 0);
+    REQUIRE(!pathtree_is_empty(t));
 
     /* pathtree_each gives every route as added. */
     s_each_t e = {.count = 0};
     pathtree_each(t, s_each_fn, &e);
-    CHECK(e.count == 5);
-    CHECK(s_each_has(&e, "/users/:id", V(1)) && s_each_has(&e, "/users/:id/posts/", V(2)) &&
+    REQUIRE(e.count == 5);
+    REQUIRE(s_each_has(&e, "/users/:id", V(1)) && s_each_has(&e, "/users/:id/posts/", V(2)) &&
           s_each_has(&e, "/files/*rest", V(3)) && s_each_has(&e, "/", V(4)) &&
           s_each_has(&e, "/a/b/c", V(5)));
 
     /* Not there: nothing changes. */
-    CHECK(pathtree_remove(t, "/users/:name") == NULL);
-    CHECK(pathtree_remove(t, "/users") == NULL);
-    CHECK(pathtree_remove(t, "/a/b") == NULL);
-    CHECK(pathtree_remove(t, "nope") == NULL);
-    CHECK(pathtree_match(t, "/users/7", NULL) == V(1));
+    REQUIRE(pathtree_remove(t, "/users/:name") == NULL);
+    REQUIRE(pathtree_remove(t, "/users") == NULL);
+    REQUIRE(pathtree_remove(t, "/a/b") == NULL);
+    REQUIRE(pathtree_remove(t, "nope") == NULL);
+    REQUIRE(pathtree_match(t, "/users/7", NULL) == V(1));
 
     /* A route with a longer one below it: the longer one stays. */
-    CHECK(pathtree_remove(t, "/users/:id") == V(1));
-    CHECK(pathtree_match(t, "/users/7", NULL) == NULL);
-    CHECK(pathtree_match(t, "/users/7/posts", NULL) == V(2));
-    CHECK(pathtree_remove(t, "/users/:id") == NULL);
+    REQUIRE(pathtree_remove(t, "/users/:id") == V(1));
+    REQUIRE(pathtree_match(t, "/users/7", NULL) == NULL);
+    REQUIRE(pathtree_match(t, "/users/7/posts", NULL) == V(2));
+    REQUIRE(pathtree_remove(t, "/users/:id") == NULL);
     /* The param node is still needed, so a conflicting param still conflicts,
      * naming the route that is left, trailing slash and all. */
     char err[256];
-    CHECK(pathtree_add(t, "/users/:name", V(6), err, sizeof err) == -1);
-    CHECK(strcmp(err, "path conflict: /users/:name conflicts with /users/:id/posts/") == 0);
+    REQUIRE(pathtree_add(t, "/users/:name", V(6), err, sizeof err) == -1);
+    REQUIRE(strcmp(err, "path conflict: /users/:name conflicts with /users/:id/posts/") == 0);
     /* Removing the last route below frees the way: the conflict is gone. */
-    CHECK(pathtree_remove(t, "/users/:id/posts") == V(2)); /* trailing "/" aside */
-    CHECK(s_add(t, "/users/:name", V(6)) == 0);
-    CHECK(s_add(t, "/users/me", V(7)) == -1); /* still a param there */
-    CHECK(pathtree_remove(t, "/users/:name") == V(6));
-    CHECK(s_add(t, "/users/me", V(7)) == 0); /* now a static is fine */
+    REQUIRE(pathtree_remove(t, "/users/:id/posts") == V(2)); /* trailing "/" aside */
+    REQUIRE(s_add(t, "/users/:name", V(6)) == 0);
+    REQUIRE(s_add(t, "/users/me", V(7)) == -1); /* still a param there */
+    REQUIRE(pathtree_remove(t, "/users/:name") == V(6));
+    REQUIRE(s_add(t, "/users/me", V(7)) == 0); /* now a static is fine */
 
     /* Wildcards: after removal, statics may go where it was. */
-    CHECK(pathtree_remove(t, "/files/*rest") == V(3));
-    CHECK(pathtree_match(t, "/files/x", NULL) == NULL);
-    CHECK(s_add(t, "/files/x", V(8)) == 0);
+    REQUIRE(pathtree_remove(t, "/files/*rest") == V(3));
+    REQUIRE(pathtree_match(t, "/files/x", NULL) == NULL);
+    REQUIRE(s_add(t, "/files/x", V(8)) == 0);
 
-    CHECK(pathtree_remove(t, "/a/b/c") == V(5));
-    CHECK(pathtree_match(t, "/a/b/c", NULL) == NULL);
-    CHECK(pathtree_remove(t, "/") == V(4));
-    CHECK(pathtree_remove(t, "/users/me") == V(7));
-    CHECK(pathtree_remove(t, "/files/x") == V(8));
-    CHECK(pathtree_is_empty(t));
-    CHECK(pathtree_match(t, "/", NULL) == NULL);
+    REQUIRE(pathtree_remove(t, "/a/b/c") == V(5));
+    REQUIRE(pathtree_match(t, "/a/b/c", NULL) == NULL);
+    REQUIRE(pathtree_remove(t, "/") == V(4));
+    REQUIRE(pathtree_remove(t, "/users/me") == V(7));
+    REQUIRE(pathtree_remove(t, "/files/x") == V(8));
+    REQUIRE(pathtree_is_empty(t));
+    REQUIRE(pathtree_match(t, "/", NULL) == NULL);
     pathtree_destroy(&t);
 
     /* Many static siblings: removal from the open-addressing table keeps
@@ -621,25 +615,25 @@ static void s_test_remove(void)
     char route[64];
     for (int i = 0; i < N; i++) {
         snprintf(route, sizeof route, "/s/%d", i);
-        CHECK(pathtree_add(t, route, (void *)(intptr_t)(i + 1), err, sizeof err) == 0);
+        REQUIRE(pathtree_add(t, route, (void *)(intptr_t)(i + 1), err, sizeof err) == 0);
     }
     static bool gone[N];
     for (int k = 0; k < N * 3 / 4; k++) {
         int i = (int)(s_next() % N);
         snprintf(route, sizeof route, "/s/%d", i);
         void *got = pathtree_remove(t, route);
-        CHECK(got == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
+        REQUIRE(got == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
         gone[i] = true;
     }
     for (int i = 0; i < N; i++) {
         snprintf(route, sizeof route, "/s/%d", i);
-        CHECK(pathtree_match(t, route, NULL) == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
+        REQUIRE(pathtree_match(t, route, NULL) == (gone[i] ? NULL : (void *)(intptr_t)(i + 1)));
     }
     for (int i = 0; i < N; i++) {
         snprintf(route, sizeof route, "/s/%d", i);
         pathtree_remove(t, route);
     }
-    CHECK(pathtree_is_empty(t));
+    REQUIRE(pathtree_is_empty(t));
     pathtree_destroy(&t);
 }
 
@@ -659,8 +653,8 @@ static void s_test_remove_random(void)
         for (int step = 0; step < 60; step++) {
             if (n > 0 && s_next() % 3 == 0) {
                 int k = (int)(s_next() % (unsigned)n);
-                CHECK(pathtree_remove(t, routes[k]) == V(alive[k]));
-                CHECK(pathtree_get(t, routes[k]) == NULL);
+                REQUIRE(pathtree_remove(t, routes[k]) == V(alive[k]));
+                REQUIRE(pathtree_get(t, routes[k]) == NULL);
                 memmove(&routes[k], &routes[k + 1], (size_t)(n - k - 1) * sizeof routes[0]);
                 memmove(&alive[k], &alive[k + 1], (size_t)(n - k - 1) * sizeof alive[0]);
                 n--;
@@ -683,12 +677,12 @@ static void s_test_remove_random(void)
             }
             pathtree_t *fresh = pathtree_new();
             for (int k = 0; k < n; k++)
-                CHECK(s_add(fresh, routes[k], V(alive[k])) == 0);
+                REQUIRE(s_add(fresh, routes[k], V(alive[k])) == 0);
             s_each_t e = {.count = 0};
             pathtree_each(t, s_each_fn, &e);
-            CHECK(e.count == n);
+            REQUIRE(e.count == n);
             for (int k = 0; k < n; k++)
-                CHECK(s_each_has(&e, routes[k], V(alive[k])));
+                REQUIRE(s_each_has(&e, routes[k], V(alive[k])));
             for (int q = 0; q < 20; q++) {
                 char path[64] = "";
                 int len = (int)(s_next() % 4);
@@ -702,16 +696,16 @@ static void s_test_remove_random(void)
                 void *a = pathtree_match(t, path, &p1), *b = pathtree_match(fresh, path, &p2);
                 if (a != b) {
                     fprintf(stderr, "path %s: %p after removals, %p fresh\n", path, a, b);
-                    CHECK(0);
+                    REQUIRE(0);
                 }
-                CHECK(p1.count == p2.count);
+                REQUIRE(p1.count == p2.count);
             }
             pathtree_destroy(&fresh);
         }
         pathtree_destroy(&t);
     }
     printf("remove random: %d removals compared\n", removed);
-    CHECK(removed > 2000);
+    REQUIRE(removed > 2000);
 }
 
 int main(void)

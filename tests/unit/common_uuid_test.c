@@ -11,27 +11,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define N 2000
 
 static void s_check_form(const char *id)
 {
-    CHECK(strlen(id) == 36);
+    REQUIRE(strlen(id) == 36);
     for (int i = 0; i < 36; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23)
-            CHECK(id[i] == '-');
+            REQUIRE(id[i] == '-');
         else
-            CHECK((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'));
+            REQUIRE((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'));
     }
-    CHECK(id[14] == '4');
-    CHECK(strchr("89ab", id[19]) != NULL);
+    REQUIRE(id[14] == '4');
+    REQUIRE(strchr("89ab", id[19]) != NULL);
 }
 
 static int s_cmp(const void *a, const void *b)
@@ -52,9 +46,9 @@ int main(void)
     /* A child forked mid-buffer writes its next N ids to a pipe; the parent
      * then makes its own next N: all 3N must differ. */
     int fds[2];
-    CHECK(pipe(fds) == 0);
+    REQUIRE(pipe(fds) == 0);
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
         for (int i = 0; i < N; i++) {
@@ -70,11 +64,11 @@ int main(void)
     size_t got = 0;
     while (got < sizeof child) {
         ssize_t n = read(fds[0], (char *)child + got, sizeof child - got);
-        CHECK(n > 0);
+        REQUIRE(n > 0);
         got += (size_t)n;
     }
     int status;
-    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    REQUIRE(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     for (int i = 0; i < N; i++) {
         uuid_v4(ids[N + i]);
         s_check_form(child[i]);
@@ -85,7 +79,7 @@ int main(void)
     memcpy(all[2 * N], child, sizeof child);
     qsort(all, 3 * N, UUID_STR_LEN, s_cmp);
     for (int i = 1; i < 3 * N; i++)
-        CHECK(strcmp(all[i - 1], all[i]) != 0);
+        REQUIRE(strcmp(all[i - 1], all[i]) != 0);
     printf("common_uuid_test: OK\n");
     return 0;
 }

@@ -15,13 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static long s_now_ms(void)
 {
@@ -35,15 +29,15 @@ static long s_now_ms(void)
 static bool s_wait(zsock_ready_t *r, int timeout, int *polls)
 {
     bool readable = false;
-    CHECK(zsock_ready_readable(r, &readable) == 0);
+    REQUIRE(zsock_ready_readable(r, &readable) == 0);
     struct pollfd pfd = {.fd = zsock_ready_fd(r), .events = POLLIN};
     int rc = poll(&pfd, 1, readable ? 0 : timeout);
-    CHECK(rc >= 0);
+    REQUIRE(rc >= 0);
     if (polls)
         (*polls)++;
     if (!readable && pfd.revents) {
         zsock_ready_fired(r);
-        CHECK(zsock_ready_readable(r, &readable) == 0);
+        REQUIRE(zsock_ready_readable(r, &readable) == 0);
     }
     return readable;
 }
@@ -59,11 +53,11 @@ static int s_recv(zsock_ready_t *r, char *body, size_t cap)
     do {
         n = zmq_recv(r->handle, body, cap, ZMQ_DONTWAIT);
         if (n < 0) {
-            CHECK(errno == EAGAIN);
+            REQUIRE(errno == EAGAIN);
             zsock_ready_recv_empty(r);
             return -1;
         }
-        CHECK(zmq_getsockopt(r->handle, ZMQ_RCVMORE, &more, &more_len) == 0);
+        REQUIRE(zmq_getsockopt(r->handle, ZMQ_RCVMORE, &more, &more_len) == 0);
     } while (more);
     body[(size_t)n < cap ? (size_t)n : cap - 1] = '\0';
     return 0;
@@ -71,34 +65,34 @@ static int s_recv(zsock_ready_t *r, char *body, size_t cap)
 
 static void s_dealer_send(void *dealer, const char *text)
 {
-    CHECK(zmq_send(dealer, text, strlen(text), 0) == (int)strlen(text));
+    REQUIRE(zmq_send(dealer, text, strlen(text), 0) == (int)strlen(text));
 }
 
 /* The ROUTER sends to the DEALER whose routing id is "d". */
 static void s_router_send(zsock_ready_t *r, const char *text)
 {
     zsock_ready_sent(r);
-    CHECK(zmq_send(r->handle, "d", 1, ZMQ_SNDMORE) == 1);
-    CHECK(zmq_send(r->handle, text, strlen(text), 0) == (int)strlen(text));
+    REQUIRE(zmq_send(r->handle, "d", 1, ZMQ_SNDMORE) == 1);
+    REQUIRE(zmq_send(r->handle, text, strlen(text), 0) == (int)strlen(text));
 }
 
 int main(void)
 {
     void *ctx = zmq_ctx_new();
-    CHECK(ctx);
+    REQUIRE(ctx);
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    CHECK(router && dealer);
+    REQUIRE(router && dealer);
     int mandatory = 1;
-    CHECK(zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) == 0);
-    CHECK(zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "d", 1) == 0);
-    CHECK(zmq_bind(router, "inproc://zsock_ready_test") == 0);
-    CHECK(zmq_connect(dealer, "inproc://zsock_ready_test") == 0);
+    REQUIRE(zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) == 0);
+    REQUIRE(zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "d", 1) == 0);
+    REQUIRE(zmq_bind(router, "inproc://zsock_ready_test") == 0);
+    REQUIRE(zmq_connect(dealer, "inproc://zsock_ready_test") == 0);
 
     zsock_ready_t r;
-    CHECK(zsock_ready_init(&r, router) == 0);
-    CHECK(zsock_ready_fd(&r) >= 0);
-    CHECK(!r.drained);
+    REQUIRE(zsock_ready_init(&r, router) == 0);
+    REQUIRE(zsock_ready_fd(&r) >= 0);
+    REQUIRE(!r.drained);
     char body[64];
 
     /* Idle: the first check asks ZeroMQ, finds nothing and marks the
@@ -108,15 +102,15 @@ int main(void)
     int polls = 0;
     long t0 = s_now_ms();
     while (s_now_ms() - t0 < 300)
-        CHECK(!s_wait(&r, 100, &polls));
-    CHECK(r.drained);
-    CHECK(polls <= 5);
+        REQUIRE(!s_wait(&r, 100, &polls));
+    REQUIRE(r.drained);
+    REQUIRE(polls <= 5);
 
     /* A message that arrives while drained wakes the poll. */
     s_dealer_send(dealer, "one");
-    CHECK(s_wait(&r, 2000, NULL));
-    CHECK(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "one") == 0);
-    CHECK(s_recv(&r, body, sizeof body) == -1 && r.drained);
+    REQUIRE(s_wait(&r, 2000, NULL));
+    REQUIRE(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "one") == 0);
+    REQUIRE(s_recv(&r, body, sizeof body) == -1 && r.drained);
 
     /* A send between two checks. The DEALER's message posts a command to
      * the ROUTER's mailbox, which raises ZMQ_FD; the ROUTER's own send then
@@ -126,42 +120,42 @@ int main(void)
      * skips processing, the fd stays up and the round proves less). */
     int consumed = 0;
     for (int round = 0; round < 20; round++) {
-        CHECK(!s_wait(&r, 0, NULL) && r.drained);
+        REQUIRE(!s_wait(&r, 0, NULL) && r.drained);
         s_dealer_send(dealer, "two");
         /* Past libzmq's ~1 ms command throttle, so the send below does
          * process the socket's commands. */
         usleep(5000);
         s_router_send(&r, "ping");
         struct pollfd pfd = {.fd = zsock_ready_fd(&r), .events = POLLIN};
-        CHECK(poll(&pfd, 1, 0) >= 0);
+        REQUIRE(poll(&pfd, 1, 0) >= 0);
         if (pfd.revents == 0)
             consumed++;
-        CHECK(s_wait(&r, 2000, NULL));
-        CHECK(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "two") == 0);
-        CHECK(s_recv(&r, body, sizeof body) == -1);
-        CHECK(zmq_recv(dealer, body, sizeof body, 0) == 4);
+        REQUIRE(s_wait(&r, 2000, NULL));
+        REQUIRE(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "two") == 0);
+        REQUIRE(s_recv(&r, body, sizeof body) == -1);
+        REQUIRE(zmq_recv(dealer, body, sizeof body, 0) == 4);
     }
     /* Without zsock_ready_sent() those rounds would have waited on a low
      * fd with a message queued: the scenario must really have happened. */
-    CHECK(consumed > 0);
+    REQUIRE(consumed > 0);
 
     /* A batch bound: three messages, one read. Not drained, so the next
      * check reports the rest without waiting for the fd. */
     s_dealer_send(dealer, "a");
     s_dealer_send(dealer, "b");
     s_dealer_send(dealer, "c");
-    CHECK(s_wait(&r, 2000, NULL));
-    CHECK(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "a") == 0);
-    CHECK(!r.drained);
+    REQUIRE(s_wait(&r, 2000, NULL));
+    REQUIRE(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "a") == 0);
+    REQUIRE(!r.drained);
     long t1 = s_now_ms();
-    CHECK(s_wait(&r, 5000, NULL));
-    CHECK(s_now_ms() - t1 < 2500);
-    CHECK(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "b") == 0);
-    CHECK(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "c") == 0);
-    CHECK(s_recv(&r, body, sizeof body) == -1 && r.drained);
+    REQUIRE(s_wait(&r, 5000, NULL));
+    REQUIRE(s_now_ms() - t1 < 2500);
+    REQUIRE(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "b") == 0);
+    REQUIRE(s_recv(&r, body, sizeof body) == 0 && strcmp(body, "c") == 0);
+    REQUIRE(s_recv(&r, body, sizeof body) == -1 && r.drained);
 
     /* Init again (a replaced socket) starts over: not drained. */
-    CHECK(zsock_ready_init(&r, router) == 0 && !r.drained);
+    REQUIRE(zsock_ready_init(&r, router) == 0 && !r.drained);
 
     zmq_close(dealer);
     zmq_close(router);

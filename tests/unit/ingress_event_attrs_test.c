@@ -5,15 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int s_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            s_failures++;                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* True when attrs holds exactly name=value (case-sensitive name). */
 static bool s_has(const wire_kvs_t *attrs, const char *name, const char *value)

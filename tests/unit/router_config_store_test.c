@@ -14,15 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int s_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            s_failures++;                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 typedef struct {
     config_store_t *store;

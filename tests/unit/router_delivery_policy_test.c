@@ -8,15 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int s_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            s_failures++;                                                                          \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define CHECK_EQ(a, b)                                                                             \
     do {                                                                                           \
