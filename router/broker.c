@@ -1140,6 +1140,7 @@ static void s_job_finish(broker_t *self, job_t *job, wire_hdr_t *result, zmq_msg
                      job->hdr.function_id, event_id, err);
             bool malformed = strstr(err, BROKER_MSG_MALFORMED) != NULL;
             s_reply_job_error(self, job, 500, malformed ? BROKER_MSG_MALFORMED : BROKER_MSG_FAILED);
+            metrics_sync_failed(self->metrics, job->hdr.space, job->event_type);
             zmq_msg_close(body);
         }
         metrics_event_processed(self->metrics, job->hdr.space, job->event_type);
@@ -1166,7 +1167,7 @@ static void s_expire(broker_t *self, int64_t now)
                 s_system_job(self, job, SYSTEM_EVENT_INVOCATION_FAILED, NULL, NULL,
                              "no result within the function timeout");
             s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
-            metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+            metrics_sync_failed(self->metrics, job->hdr.space, job->event_type);
         } else if (job->delivery) {
             if (job->state == JOB_RUNNING)
                 s_system_job(self, job, SYSTEM_EVENT_INVOCATION_FAILED, NULL, NULL,
@@ -1202,7 +1203,7 @@ static void s_purge(broker_t *self, worker_t *w)
         job->state = JOB_NEW;
         if (job->sync) {
             s_reply_job_error(self, job, 500, BROKER_MSG_FAILED);
-            metrics_event_dropped(self->metrics, job->hdr.space, job->event_type);
+            metrics_sync_failed(self->metrics, job->hdr.space, job->event_type);
             job_table_delete(self->jobs, &job);
         } else {
             if (job->delivery)

@@ -55,6 +55,7 @@ struct metrics {
     s_counter_t received;
     s_counter_t processed;
     s_counter_t dropped;
+    s_counter_t sync_failed;
     s_counter_t config_requests;
     long backlog;
     long deliveries_pending;
@@ -117,6 +118,10 @@ metrics_t *metrics_new(void)
     s_counter_init(&self->dropped, "eventgateway_events_dropped_total",
                    "Total of events dropped due to insufficient processing power.", "space", "type",
                    NULL);
+    s_counter_init(&self->sync_failed, "eventgateway_sync_failed_total",
+                   "Total of sync requests answered 500 because the function call failed "
+                   "(no answer, timeout, malformed reply, worker lost).",
+                   "space", "type", NULL);
     s_counter_init(&self->config_requests, "eventgateway_config_requests_total",
                    "Total of Config API requests.", "space", "resource", "operation");
     s_histogram_init(&self->processing, "eventgateway_events_custom_processing_seconds",
@@ -135,6 +140,7 @@ void metrics_destroy(metrics_t **self_p)
     s_counter_free(&self->received);
     s_counter_free(&self->processed);
     s_counter_free(&self->dropped);
+    s_counter_free(&self->sync_failed);
     s_counter_free(&self->config_requests);
     pthread_mutex_destroy(&self->lock);
     free(self);
@@ -233,6 +239,12 @@ void metrics_event_dropped(metrics_t *self, const char *space, const char *type)
 {
     if (self)
         s_inc2(self, &self->dropped, space, type);
+}
+
+void metrics_sync_failed(metrics_t *self, const char *space, const char *type)
+{
+    if (self)
+        s_inc2(self, &self->sync_failed, space, type);
 }
 
 void metrics_backlog_set(metrics_t *self, long value)
@@ -396,6 +408,7 @@ char *metrics_render(metrics_t *self, sqlite3 *db)
     s_write_counter(f, &self->received);
     s_write_counter(f, &self->processed);
     s_write_counter(f, &self->dropped);
+    s_write_counter(f, &self->sync_failed);
     s_write_header(f, "eventgateway_events_backlog",
                    "Gauge of asynchronous events count waiting to be processed.", "gauge");
     fprintf(f, "eventgateway_events_backlog %ld\n", self->backlog);

@@ -20,6 +20,10 @@ void metrics_event_received(metrics_t *self, const char *space, const char *type
 void metrics_event_processed(metrics_t *self, const char *space, const char *type);
 /* eventgateway_events_dropped_total{space,type} */
 void metrics_event_dropped(metrics_t *self, const char *space, const char *type);
+/* eventgateway_sync_failed_total{space,type}: sync requests answered 500
+ * because the function call failed (no answer, timeout, malformed reply,
+ * worker lost). They were answered, so they do not count as dropped. */
+void metrics_sync_failed(metrics_t *self, const char *space, const char *type);
 /* eventgateway_events_backlog */
 void metrics_backlog_set(metrics_t *self, long value);
 /* Durable delivery (issue 3), unlabeled: eventgateway_deliveries_pending

@@ -195,6 +195,7 @@ test('sync function replying with something that is not {statusCode, body} gives
 }));
 
 test(`a function that never answers gives 500 after the ${TIMEOUT_MS} ms function timeout`, g(async () => {
+  const before = await ref.gw.metrics();
   const res = await ref.gw.events('GET', '/hang', { timeoutMs: 10000 });
   assert.equal(res.status, 500);
   assertErrorBody(res, 'hanging function');
@@ -202,6 +203,10 @@ test(`a function that never answers gives 500 after the ${TIMEOUT_MS} ms functio
   assert.ok(res.ms < TIMEOUT_MS + 3000, `answered after ${res.ms} ms, long after the timeout`);
   const after = await ref.gw.events('POST', '/echo', { body: { still: 'alive' } });
   assert.equal(after.status, 200, 'serving goes on after a timeout');
+  // Answered with 500, so counted as a failed sync call, not as dropped.
+  const m = await ref.gw.metrics();
+  assert.equal((m.eventgateway_sync_failed_total || 0) - (before.eventgateway_sync_failed_total || 0), 1);
+  assert.equal(m.eventgateway_events_dropped_total || 0, before.eventgateway_events_dropped_total || 0);
 }));
 
 test(`a body over the ${BODY_LIMIT}-byte limit gives 413; one under it passes`, g(async () => {
