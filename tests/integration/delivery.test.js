@@ -18,6 +18,7 @@ const {
   assertErrorBody, logsCleanTest, raw, request, sleep, sqlite, startFunction, useGateway,
   waitFor, withLogs,
 } = require('./harness.js');
+const { metrics: gatewayMetrics } = require('./producer.js');
 
 const BACKLOG = 40;
 const S = '/v1/spaces/default';
@@ -65,16 +66,7 @@ async function emit(eventType, eventID) {
   return eventID;
 }
 
-async function metrics() {
-  const res = await request(`${ref.gw.configUrl}/metrics`);
-  assert.equal(res.status, 200);
-  const m = {};
-  for (const line of res.text.split('\n')) {
-    const x = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (x) m[x[1]] = (m[x[1]] || 0) + Number(x[3]);
-  }
-  return m;
-}
+const metrics = () => gatewayMetrics(ref.gw);
 
 const pendingRows = (fid) =>
   Number(sqlite(ref.gw.dbPath, `select count(*) from deliveries where function_id = '${fid}'`).trim());

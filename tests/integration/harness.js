@@ -304,18 +304,6 @@ class Gateway {
     return request(this.eventsUrl + urlPath, { method, ...opts });
   }
 
-  // GET /metrics as {name: sum over the series' labels}.
-  async metrics() {
-    const res = await request(`${this.configUrl}/metrics`);
-    assert.equal(res.status, 200, `GET /metrics: ${res.status}`);
-    const m = {};
-    for (const line of res.text.split('\n')) {
-      const x = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (x) m[x[1]] = (m[x[1]] || 0) + Number(x[3]);
-    }
-    return m;
-  }
-
   // Registers an event type / function / subscription in space "default"
   // and insists on 201; returns the response body.
   async createEventType(name, extra = {}) {
