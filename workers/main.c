@@ -2,6 +2,7 @@
  * subscribed functions (worker.c). This file reads settings (flag, then
  * environment, then default) and turns SIGTERM/SIGINT into a pipe the loop
  * polls, so shutdown happens in the loop and never inside a handler. */
+#include "provider_aws_common.h"
 #include "worker.h"
 
 #include "egw/log.h"
@@ -140,11 +141,23 @@ int main(int argc, char **argv)
     }
     worker_config_t config = {.router = router, .concurrency = (uint32_t)concurrency,
                               .name = name, .http_event_version = http_event_version};
-    worker_t *worker = worker_new(&config);
-    if (!worker)
+    /* Role credentials (ECS, EC2) outlive calls; the AWS providers are
+     * stateless, so the process owns their cache (provider_aws_common.h). */
+    aws_creds_cache_t *aws_cache = aws_creds_cache_new();
+    if (!aws_cache) {
+        log_error("out of memory");
         return 1;
+    }
+    aws_creds_cache_install(aws_cache);
+    worker_t *worker = worker_new(&config);
+    if (!worker) {
+        aws_creds_cache_destroy(&aws_cache);
+        return 1;
+    }
     int rc = worker_run(worker, s_stop_pipe[0]);
     worker_destroy(&worker);
+    aws_creds_cache_install(NULL);
+    aws_creds_cache_destroy(&aws_cache);
     close(s_stop_pipe[0]);
     close(s_stop_pipe[1]);
     curl_global_cleanup();

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 /* A credentials file larger than this is refused rather than read. */
@@ -214,6 +215,484 @@ static char *s_read_file(const char *path)
     return buf;
 }
 
+/* ---- role credentials: container endpoint and EC2 instance metadata ---- */
+
+/* Answers bigger than this are refused; real ones are ~1.5 KiB. */
+#define AWS_ROLE_ANSWER_MAX (64 * 1024)
+#define AWS_ROLE_CONNECT_TIMEOUT_MS 1000L
+#define AWS_ROLE_TIMEOUT_MS 2000L
+/* Lifetime asked of an IMDSv2 session token; we fetch a new one per fetch. */
+#define AWS_IMDS_TOKEN_TTL "21600"
+
+struct aws_creds_cache_s {
+    bool valid;
+    time_t expires;
+    aws_creds_t creds;
+};
+
+/* Set once by workers/main.c (see the header); read by the worker thread. */
+static aws_creds_cache_t *s_cache;
+
+aws_creds_cache_t *aws_creds_cache_new(void)
+{
+    return calloc(1, sizeof(aws_creds_cache_t));
+}
+
+void aws_creds_cache_destroy(aws_creds_cache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if (s_cache == *self_p)
+        s_cache = NULL;
+    memset(*self_p, 0, sizeof(**self_p));
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void aws_creds_cache_install(aws_creds_cache_t *self)
+{
+    s_cache = self;
+}
+
+static bool s_digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int aws_rfc3339_parse(const char *text, time_t *out)
+{
+    int year, mon, day, hour, min, sec;
+    const char *p = text;
+    if (!text || strlen(text) < 20 || !s_digits(p, 4, &year) || p[4] != '-' ||
+        !s_digits(p + 5, 2, &mon) || p[7] != '-' || !s_digits(p + 8, 2, &day) ||
+        (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || !s_digits(p + 11, 2, &hour) ||
+        p[13] != ':' || !s_digits(p + 14, 2, &min) || p[16] != ':' || !s_digits(p + 17, 2, &sec))
+        return -1;
+    if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+        return -1;
+    p += 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!s_digits(p + 1, 2, &oh) || p[3] != ':' || !s_digits(p + 4, 2, &om) || oh > 23 ||
+            om > 59)
+            return -1;
+        offset = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
+                    .tm_hour = hour, .tm_min = min, .tm_sec = sec};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = t - offset;
+    return 0;
+}
+
+int aws_role_creds_parse(const char *body, size_t len, const char *source, aws_creds_t *creds,
+                         time_t *expires, char *err, size_t errlen)
+{
+    int rc = -1;
+    *expires = 0;
+    cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "AWS %s answer is not a JSON object", source);
+        goto done;
+    }
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "Code");
+    if (code && (!cJSON_IsString(code) || strcmp(code->valuestring, "Success") != 0)) {
+        const char *msg = s_field(root, "Message");
+        snprintf(err, errlen, "AWS %s answered Code %.64s%s%.200s", source,
+                 cJSON_IsString(code) ? code->valuestring : "(not a string)", msg ? ": " : "",
+                 msg ? msg : "");
+        goto done;
+    }
+    const char *id = s_field(root, "AccessKeyId");
+    const char *secret = s_field(root, "SecretAccessKey");
+    if (!id || !secret) {
+        snprintf(err, errlen, "AWS %s answer has no AccessKeyId and SecretAccessKey", source);
+        goto done;
+    }
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "Expiration");
+    if (exp && (!cJSON_IsString(exp) || aws_rfc3339_parse(exp->valuestring, expires) != 0)) {
+        snprintf(err, errlen, "AWS %s answer has an Expiration that is not an RFC 3339 time",
+                 source);
+        goto done;
+    }
+    rc = s_creds_set(creds, source, id, secret, s_field(root, "Token"), err, errlen);
+done:
+    cJSON_Delete(root);
+    if (rc != 0)
+        *expires = 0;
+    return rc;
+}
+
+bool aws_role_creds_fresh(time_t expires, time_t now)
+{
+    return expires != 0 && now < expires - AWS_ROLE_REFRESH_MARGIN_S;
+}
+
+bool aws_container_url_allowed(const char *url)
+{
+    bool ok = false;
+    char *scheme = NULL, *host = NULL;
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto done;
+    if (strcasecmp(scheme, "https") == 0) {
+        ok = true;
+    } else if (strcasecmp(scheme, "http") == 0) {
+        struct in_addr a4;
+        if (inet_pton(AF_INET, host, &a4) == 1) {
+            uint32_t ip = ntohl(a4.s_addr);
+            ok = (ip >> 24) == 127 || ip == 0xA9FEAA02u /* 169.254.170.2 */ ||
+                 ip == 0xA9FEAA17u /* 169.254.170.23 */;
+        } else {
+            ok = strcmp(host, "[::1]") == 0;
+        }
+    }
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+typedef struct {
+    char *data;
+    size_t len;
+    bool too_big;
+} s_answer_t;
+
+static size_t s_answer_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    s_answer_t *a = arg;
+    size_t n = size * nmemb;
+    if (a->len + n > AWS_ROLE_ANSWER_MAX) {
+        a->too_big = true;
+        return 0;
+    }
+    char *grown = realloc(a->data, a->len + n + 1);
+    if (!grown)
+        return 0;
+    a->data = grown;
+    memcpy(a->data + a->len, ptr, n);
+    a->len += n;
+    a->data[a->len] = '\0';
+    return n;
+}
+
+/* One blocking request to a credentials endpoint: method "GET" or "PUT"
+ * (empty body), header lines (may be NULL). On 200 returns 0 with the
+ * malloc'd body in *body (caller frees); else -1 with a reason naming
+ * source and what (the URL's role) in err. Blocking is acceptable: it
+ * happens once per credentials lifetime (hours), under tight timeouts. */
+static int s_role_fetch(const char *source, const char *url, const char *method,
+                        struct curl_slist *headers, char **body, size_t *len, char *err,
+                        size_t errlen)
+{
+    s_answer_t a = {0};
+    long status = 0;
+    CURL *easy = curl_easy_init();
+    if (!easy) {
+        snprintf(err, errlen, "AWS %s: libcurl failed to start", source);
+        return -1;
+    }
+    int rc = -1;
+    CURLcode cc;
+    if (curl_easy_setopt(easy, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+        snprintf(err, errlen, "AWS %s: URL %s rejected by libcurl", source, url);
+        goto done;
+    }
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, AWS_ROLE_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, AWS_ROLE_TIMEOUT_MS);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_answer_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &a);
+    if (headers)
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    if (strcmp(method, "PUT") == 0) {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    cc = curl_easy_perform(easy);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "AWS %s: %s %s failed: %s", source, method, url,
+                 a.too_big ? "answer too large" : curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) {
+        snprintf(err, errlen, "AWS %s: %s %s answered HTTP %ld", source, method, url, status);
+        goto done;
+    }
+    *body = a.data ? a.data : strdup("");
+    *len = a.len;
+    a.data = NULL;
+    rc = *body ? 0 : -1;
+    if (rc != 0)
+        snprintf(err, errlen, "AWS %s: out of memory", source);
+done:
+    free(a.data);
+    curl_easy_cleanup(easy);
+    return rc;
+}
+
+static int s_add_header(struct curl_slist **headers, const char *name, const char *value);
+static bool s_endpoint_valid(const char *url);
+
+/* Reads the container authorization token: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+ * (re-read on each fetch, as EKS rotates it), else
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN. Returns 0 with token ("" for none),
+ * or -1 with err. */
+static int s_container_token(char *token, size_t tokenlen, char *err, size_t errlen)
+{
+    const char *file = s_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    const char *value = s_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    char buf[AWS_CRED_MAX];
+    token[0] = '\0';
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            snprintf(err, errlen,
+                     "AWS container credentials: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s "
+                     "cannot be read (%s)",
+                     file, strerror(errno));
+            return -1;
+        }
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            buf[--n] = '\0';
+        value = buf;
+    }
+    if (!value)
+        return 0;
+    /* It becomes an Authorization header line: nothing that could split it. */
+    for (const char *p = value; *p; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
+            snprintf(err, errlen, "AWS container credentials: the authorization token holds "
+                                  "control characters");
+            return -1;
+        }
+    }
+    if (strlen(value) >= tokenlen) {
+        snprintf(err, errlen, "AWS container credentials: the authorization token is too long");
+        return -1;
+    }
+    strcpy(token, value);
+    return 0;
+}
+
+static int s_container_creds(aws_creds_t *creds, time_t *expires, char *err, size_t errlen)
+{
+    const char *source = "container credentials";
+    const char *full = s_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *rel = s_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    char url[2048];
+    /* The relative URI wins, as in the SDKs: it can only reach the ECS agent. */
+    if (rel) {
+        int n = snprintf(url, sizeof(url), "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/",
+                         rel);
+        if (n < 0 || (size_t)n >= sizeof(url)) {
+            snprintf(err, errlen, "AWS container credentials: "
+                                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is too long");
+            return -1;
+        }
+    } else {
+        if (strlen(full) >= sizeof(url)) {
+            snprintf(err, errlen,
+                     "AWS container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
+            return -1;
+        }
+        if (!aws_container_url_allowed(full)) {
+            snprintf(err, errlen,
+                     "AWS container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI must be "
+                     "https, or http to 127.0.0.0/8, [::1], 169.254.170.2 or 169.254.170.23");
+            return -1;
+        }
+        strcpy(url, full);
+    }
+    char *token = malloc(AWS_CRED_MAX);
+    struct curl_slist *headers = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (!token) {
+        snprintf(err, errlen, "AWS %s: out of memory", source);
+        return -1;
+    }
+    if (s_container_token(token, AWS_CRED_MAX, err, errlen) != 0)
+        goto done;
+    if (token[0] && s_add_header(&headers, "Authorization", token) != 0) {
+        snprintf(err, errlen, "AWS %s: out of memory", source);
+        goto done;
+    }
+    if (s_role_fetch(source, url, "GET", headers, &body, &len, err, errlen) != 0)
+        goto done;
+    rc = aws_role_creds_parse(body, len, source, creds, expires, err, errlen);
+done:
+    curl_slist_free_all(headers);
+    memset(token, 0, AWS_CRED_MAX);
+    free(token);
+    if (body) {
+        memset(body, 0, len);
+        free(body);
+    }
+    return rc;
+}
+
+static int s_imds_creds(aws_creds_t *creds, time_t *expires, char *err, size_t errlen)
+{
+    const char *source = "EC2 instance metadata";
+    const char *endpoint = s_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    char base[1024], url[2048], header[1200];
+    if (!endpoint)
+        endpoint = "http://169.254.169.254";
+    size_t n = strlen(endpoint);
+    while (n > 0 && endpoint[n - 1] == '/')
+        n--;
+    if (n >= sizeof(base) || !s_endpoint_valid(endpoint)) {
+        snprintf(err, errlen, "AWS %s: AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http URL",
+                 source);
+        return -1;
+    }
+    memcpy(base, endpoint, n);
+    base[n] = '\0';
+
+    struct curl_slist *headers = NULL;
+    char *token = NULL, *role = NULL, *body = NULL;
+    size_t len = 0;
+    int rc = -1;
+    headers = curl_slist_append(NULL, "X-aws-ec2-metadata-token-ttl-seconds: " AWS_IMDS_TOKEN_TTL);
+    snprintf(url, sizeof(url), "%s/latest/api/token", base);
+    if (!headers || s_role_fetch(source, url, "PUT", headers, &token, &len, err, errlen) != 0)
+        goto done;
+    curl_slist_free_all(headers);
+    headers = NULL;
+    if (!len || len >= 1024 || !s_cred_valid(token)) {
+        snprintf(err, errlen, "AWS %s: the session token answer is not a token", source);
+        goto done;
+    }
+    snprintf(header, sizeof(header), "X-aws-ec2-metadata-token: %s", token);
+    if (!(headers = curl_slist_append(NULL, header)))
+        goto oom;
+    snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/", base);
+    if (s_role_fetch(source, url, "GET", headers, &role, &len, err, errlen) != 0)
+        goto done;
+    /* One role per instance profile; the first line names it. */
+    role[strcspn(role, "\r\n")] = '\0';
+    if (!role[0] || strlen(role) > 128 || strspn(role, "abcdefghijklmnopqrstuvwxyz"
+                                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789+=,.@_-") != strlen(role)) {
+        snprintf(err, errlen, "AWS %s: no IAM role name (is an instance profile attached?)",
+                 source);
+        goto done;
+    }
+    snprintf(url, sizeof(url), "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+    if (s_role_fetch(source, url, "GET", headers, &body, &len, err, errlen) != 0)
+        goto done;
+    rc = aws_role_creds_parse(body, len, source, creds, expires, err, errlen);
+    goto done;
+oom:
+    snprintf(err, errlen, "AWS %s: out of memory", source);
+done:
+    curl_slist_free_all(headers);
+    free(token);
+    free(role);
+    if (body) {
+        memset(body, 0, len);
+        free(body);
+    }
+    return rc;
+}
+
+/* The role source the environment selects, after the static ones. */
+static int s_role_creds(aws_creds_t *creds, const char *why_none, char *err, size_t errlen)
+{
+    bool container = s_env("AWS_CONTAINER_CREDENTIALS_FULL_URI") ||
+                     s_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *disabled = s_env("AWS_EC2_METADATA_DISABLED");
+    if (!container && disabled && strcasecmp(disabled, "true") == 0) {
+        snprintf(err, errlen, "no AWS credentials: %s", why_none);
+        return -1;
+    }
+    time_t now = time(NULL);
+    if (s_cache && s_cache->valid && aws_role_creds_fresh(s_cache->expires, now)) {
+        *creds = s_cache->creds;
+        return 0;
+    }
+    time_t expires = 0;
+    char why[768];
+    int rc = container ? s_container_creds(creds, &expires, why, sizeof(why))
+                       : s_imds_creds(creds, &expires, why, sizeof(why));
+    if (rc != 0) {
+        /* Not cached: the next call tries again. */
+        snprintf(err, errlen, "no AWS credentials: %s; %s", why, why_none);
+        return -1;
+    }
+    if (s_cache) {
+        s_cache->valid = aws_role_creds_fresh(expires, now);
+        s_cache->expires = expires;
+        s_cache->creds = *creds;
+    }
+    return 0;
+}
+
+/* The shared credentials file: 0 found, 1 none (reason in err), -1 a bad
+ * file (reason in err). */
+static int s_file_creds(aws_creds_t *creds, char *err, size_t errlen)
+{
+    char path[4096];
+    const char *profile = aws_credentials_location(path, sizeof(path));
+    if (!profile) {
+        snprintf(err, errlen,
+                 "none in the provider or environment, and no HOME or "
+                 "AWS_SHARED_CREDENTIALS_FILE to find a credentials file");
+        return 1;
+    }
+    char *text = s_read_file(path);
+    if (!text) {
+        snprintf(err, errlen,
+                 "none in the provider or environment, and credentials file %s cannot be read "
+                 "(%s)",
+                 path, strerror(errno));
+        return 1;
+    }
+    int rc = aws_credentials_parse(text, profile, creds, err, errlen);
+    free(text);
+    if (rc > 0)
+        snprintf(err, errlen, "profile %s in %s has no aws_access_key_id and aws_secret_access_key",
+                 profile, path);
+    return rc;
+}
+
 int aws_credentials_resolve(const cJSON *provider, aws_creds_t *creds, char *err, size_t errlen)
 {
     const char *id = s_field(provider, "awsAccessKeyId");
@@ -235,30 +714,14 @@ int aws_credentials_resolve(const cJSON *provider, aws_creds_t *creds, char *err
         return s_creds_set(creds, "environment", id, secret, s_env("AWS_SESSION_TOKEN"), err,
                            errlen);
 
-    char path[4096];
-    const char *profile = aws_credentials_location(path, sizeof(path));
-    if (!profile) {
-        snprintf(err, errlen,
-                 "no AWS credentials: none in the provider or environment, and no HOME or "
-                 "AWS_SHARED_CREDENTIALS_FILE to find a credentials file");
-        return -1;
+    char why_none[4400];
+    int rc = s_file_creds(creds, why_none, sizeof(why_none));
+    if (rc <= 0) {
+        if (rc < 0)
+            snprintf(err, errlen, "%s", why_none);
+        return rc;
     }
-    char *text = s_read_file(path);
-    if (!text) {
-        snprintf(err, errlen,
-                 "no AWS credentials: none in the provider or environment, and credentials file "
-                 "%s cannot be read (%s)",
-                 path, strerror(errno));
-        return -1;
-    }
-    int rc = aws_credentials_parse(text, profile, creds, err, errlen);
-    free(text);
-    if (rc > 0)
-        snprintf(err, errlen,
-                 "no AWS credentials: profile %s in %s has no aws_access_key_id and "
-                 "aws_secret_access_key",
-                 profile, path);
-    return rc == 0 ? 0 : -1;
+    return s_role_creds(creds, why_none, err, errlen);
 }
 
 bool aws_region_valid(const char *region)

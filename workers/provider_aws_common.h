@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* The connectors; provider_awslambda.h declares the Lambda type. */
 extern const provider_t provider_awssqs;
@@ -24,8 +25,52 @@ typedef struct {
     char access_key_id[256];
     char secret_access_key[256];
     char session_token[AWS_CRED_MAX]; /* "" when the credentials have none */
-    const char *source;               /* "provider", "environment" or "credentials file" */
+    const char *source;               /* "provider", "environment", "credentials file",
+                                         "container credentials" or "EC2 instance metadata" */
 } aws_creds_t;
+
+/* Role credentials (container endpoint, EC2 instance metadata) fetched
+ * once and kept until 5 minutes before their Expiration, so a call does
+ * not pay one to three blocking HTTP requests. One per process: egw-worker
+ * runs one worker thread, and the providers are stateless tables with no
+ * context argument, so workers/main.c creates the cache, hands it to
+ * aws_creds_cache_install() before the worker starts, and destroys it
+ * after the worker is gone. Only the worker thread uses it. */
+typedef struct aws_creds_cache_s aws_creds_cache_t;
+
+/* An empty cache; NULL when memory runs out. */
+aws_creds_cache_t *aws_creds_cache_new(void);
+/* Wipes the cached secret and frees; NULL-safe, clears *self_p. */
+void aws_creds_cache_destroy(aws_creds_cache_t **self_p);
+/* Makes self the cache aws_credentials_resolve() uses (NULL: none, every
+ * call fetches). The caller keeps ownership and must install NULL (or
+ * stop calling) before destroying it. */
+void aws_creds_cache_install(aws_creds_cache_t *self);
+
+/* Role credentials are used until this many seconds before Expiration. */
+#define AWS_ROLE_REFRESH_MARGIN_S 300
+
+/* Parses an RFC 3339 UTC or offset time ("2026-11-27T06:00:00Z",
+ * "...T06:00:00.123+01:00") into *out. Returns 0 or -1. Pure. */
+int aws_rfc3339_parse(const char *text, time_t *out);
+
+/* Parses a container or instance-metadata credentials answer, JSON
+ * {AccessKeyId, SecretAccessKey, Token, Expiration} (instance metadata also
+ * has "Code", which must then be "Success"), into creds with source as its
+ * source, and its expiry into *expires (0 when Expiration is absent: such
+ * credentials are not cached). Returns 0, or -1 with a reason naming
+ * source in err. Pure; unit-tested. */
+int aws_role_creds_parse(const char *body, size_t len, const char *source, aws_creds_t *creds,
+                         time_t *expires, char *err, size_t errlen);
+
+/* True while credentials expiring at expires may still be used at now:
+ * more than AWS_ROLE_REFRESH_MARGIN_S before it. False for expires 0. */
+bool aws_role_creds_fresh(time_t expires, time_t now);
+
+/* The AWS SDKs' rule for AWS_CONTAINER_CREDENTIALS_FULL_URI: any https
+ * URL; plain http only to a loopback address (127.0.0.0/8, ::1) or the ECS
+ * and EKS agents (169.254.170.2, 169.254.170.23), given as IP literals. */
+bool aws_container_url_allowed(const char *url);
 
 /* One AWS service as the providers call it. */
 typedef struct {
@@ -39,9 +84,16 @@ typedef struct {
  * awsAccessKeyId + awsSecretAccessKey (+ awsSessionToken); the environment's
  * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); the
  * shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
- * $HOME/.aws/credentials), profile AWS_PROFILE or "default". The file is
- * read on every call, so rotated keys apply at once. Returns 0, or -1 with
- * a client-readable reason in err. */
+ * $HOME/.aws/credentials), profile AWS_PROFILE or "default"; container
+ * credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI with
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE], else
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI on 169.254.170.2); EC2 instance
+ * metadata (IMDSv2 at AWS_EC2_METADATA_SERVICE_ENDPOINT, else
+ * 169.254.169.254; not when AWS_EC2_METADATA_DISABLED=true). The file is
+ * read on every call, so rotated keys apply at once; role credentials come
+ * from the installed cache while fresh, else are fetched synchronously
+ * (1 s connect, 2 s per request) and cached. A failed fetch is not cached.
+ * Returns 0, or -1 with a client-readable reason in err. */
 int aws_credentials_resolve(const cJSON *provider, aws_creds_t *creds, char *err, size_t errlen);
 
 /* Reads profile's keys from the text of a shared credentials file (INI:

@@ -17,7 +17,7 @@ const { after, before, describe, test } = require('node:test');
 const {
   assertErrorBody, logsCleanTest, sleep, startFunction, useGateway, waitFor, withLogs,
 } = require('./harness.js');
-const { FakeAws } = require('./fake-aws.js');
+const { FakeAws, FakeCredentials } = require('./fake-aws.js');
 
 const KEYS = {
   AKIDPROVIDER: { secret: 'provider-secret/abc+def' },
@@ -28,6 +28,17 @@ const KEYS = {
 };
 const ACCOUNT = '123456789012';
 const QUEUE = `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/orders`;
+
+// The role sources (container endpoint, instance metadata) stay out of the
+// gateways that test the static ones, even on a CI host that runs on EC2.
+const NO_ROLE_ENV = {
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: undefined,
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: undefined,
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: undefined,
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
 
 function ce(eventType, data) {
   return {
@@ -98,6 +109,7 @@ describe('credentials from the provider and the environment', () => {
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/egw-aws-test',
       AWS_PROFILE: undefined,
       AWS_ENDPOINT_URL: undefined,
+      ...NO_ROLE_ENV,
       EGW_AWS_ENDPOINT: fakes.main.url,
       // Retries come quickly, so the throttling test need not wait long.
       EGW_RETRY_BASE_MS: '100',
@@ -487,6 +499,7 @@ aws_session_token = ${KEYS.ASIAFILE.token}
       AWS_ENDPOINT_URL: undefined,
       AWS_SHARED_CREDENTIALS_FILE: credsFile,
       AWS_PROFILE: 'ci',
+      ...NO_ROLE_ENV,
     },
   };
   before(async () => {
@@ -545,6 +558,176 @@ aws_session_token = ${KEYS.ASIAFILE.token}
       'nothing was sent without credentials');
     await waitFor(() => logsMatch(ref.gw, /no AWS credentials: profile ci in .*credentials has no/),
       { what: 'the missing profile in the worker log' });
+  }));
+
+  logsCleanTest(ref);
+});
+
+// Neither the provider, the environment nor a credentials file has keys.
+const ROLE_ONLY_ENV = {
+  AWS_ACCESS_KEY_ID: undefined,
+  AWS_SECRET_ACCESS_KEY: undefined,
+  AWS_SESSION_TOKEN: undefined,
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/egw-aws-test',
+  AWS_PROFILE: undefined,
+  AWS_ENDPOINT_URL: undefined,
+  ...NO_ROLE_ENV,
+  AWS_EC2_METADATA_DISABLED: undefined,
+};
+
+describe('role credentials from the container endpoint (ECS/EKS)', () => {
+  const fakes = {};
+  const settings = { ingress: 1, workers: 1, env: {} };
+  const TOKEN = 'Bearer egw-task-token';
+  before(async () => {
+    fakes.main = await FakeAws.start({});
+    addLambdas(fakes.main);
+    fakes.main.queues.add(QUEUE);
+    fakes.main.streams.add('clicks');
+    fakes.creds = await FakeCredentials.start(fakes.main);
+    fakes.creds.authToken = TOKEN;
+    Object.assign(settings.env, ROLE_ONLY_ENV, {
+      EGW_AWS_ENDPOINT: fakes.main.url,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${fakes.creds.url}${fakes.creds.containerPath}`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: TOKEN,
+      // Container credentials come first: instance metadata must not be asked.
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: fakes.creds.url,
+    });
+  });
+  const ref = useGateway(settings, async (gw) => {
+    const region = 'eu-west-1';
+    await gw.createEventType('http.request');
+    await gw.createEventType('aws.sync');
+    await gw.createEventType('aws.async');
+    await createFunction(gw, 'lambdaRole', 'awslambda', { arn: 'echo', region });
+    await createFunction(gw, 'sqsRole', 'awssqs', { queueUrl: QUEUE, region });
+    await createFunction(gw, 'kinesisRole', 'awskinesis', { streamName: 'clicks', region });
+    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'lambdaRole', method: 'POST', path: '/lambda' });
+    await gw.subscribe({ type: 'sync', eventType: 'aws.sync', functionId: 'sqsRole', path: '/sqs' });
+    await gw.subscribe({ type: 'async', eventType: 'aws.async', functionId: 'kinesisRole' });
+  });
+  after(async () => {
+    for (const f of Object.values(fakes)) await f.close();
+  });
+  const g = (f) => withLogs(() => ref.gw, f);
+  const fetches = () => fakes.creds.count(fakes.creds.containerPath);
+  const lambda = async (n) => {
+    const res = await ref.gw.events('POST', '/lambda', { body: { n } });
+    assert.equal(res.status, 201, res.text);
+    return fakes.main.of('lambda').at(-1);
+  };
+
+  test('an Expiration in the past or within 5 minutes is fetched again for each call; the token header is sent', g(async () => {
+    fakes.creds.lifetimeMs = -60 * 1000;
+    const first = await lambda(1);
+    assert.equal(fetches(), 1);
+    assert.equal(first.accessKeyId, fakes.creds.issued[0]);
+    assert.equal(first.sessionToken, fakes.main.keys.get(first.accessKeyId).token);
+    assert.ok(first.signedHeaders.includes('x-amz-security-token'));
+    assert.equal(fakes.creds.seen[0].headers.authorization, TOKEN);
+    const second = await lambda(2);
+    assert.equal(fetches(), 2);
+    assert.equal(second.accessKeyId, fakes.creds.issued[1]);
+
+    fakes.creds.lifetimeMs = 4 * 60 * 1000;
+    await lambda(3);
+    await lambda(4);
+    assert.equal(fetches(), 4);
+    assert.equal(fakes.main.of('lambda').at(-1).accessKeyId, fakes.creds.issued[3]);
+    assert.equal(fakes.creds.count('/latest/api/token'), 0, 'instance metadata was not asked');
+  }));
+
+  test('a refused or failing credentials endpoint fails the call with a clear error, and a later call fetches again', g(async () => {
+    const sent = fakes.main.requests.length + fakes.main.rejected.length;
+    fakes.creds.authToken = 'Bearer another-token';
+    const refused = await ref.gw.events('POST', '/lambda', { body: { n: 5 } });
+    assert.equal(refused.status, 500, refused.text);
+    assertErrorBody(refused, 'refused credentials');
+    await waitFor(() => logsMatch(ref.gw, /no AWS credentials: AWS container credentials: GET http:\/\/127\.0\.0\.1:\d+\/v2\/credentials\/task-1 answered HTTP 401/),
+      { what: 'the refused container credentials in the worker log' });
+
+    fakes.creds.authToken = TOKEN;
+    fakes.creds.failWith = 503;
+    const failing = await ref.gw.events('POST', '/sqs', {
+      headers: { 'Content-Type': 'application/cloudevents+json' }, body: JSON.stringify(ce('aws.sync', { n: 6 })),
+    });
+    assert.equal(failing.status, 500, failing.text);
+    assertErrorBody(failing, 'failing credentials endpoint');
+    await waitFor(() => logsMatch(ref.gw, /AWS container credentials: GET \S+ answered HTTP 503/),
+      { what: 'the failing container credentials in the worker log' });
+    assert.equal(fakes.main.requests.length + fakes.main.rejected.length, sent,
+      'nothing was sent to AWS without credentials');
+
+    fakes.creds.failWith = 0;
+    const before = fetches();
+    const ok = await lambda(7);
+    assert.equal(fetches(), before + 1, 'the failure was not cached');
+    assert.equal(ok.accessKeyId, fakes.creds.issued.at(-1));
+  }));
+
+  test('credentials valid for hours are fetched once for many calls of every AWS type', g(async () => {
+    fakes.creds.lifetimeMs = 6 * 3600 * 1000;
+    const first = await lambda(8);
+    const count = fetches();
+    const key = first.accessKeyId;
+    assert.equal(key, fakes.creds.issued.at(-1));
+    for (let i = 0; i < 3; i++) assert.equal((await lambda(9 + i)).accessKeyId, key);
+    const res = await emit(ref.gw, '/sqs', ce('aws.sync', { n: 12 }));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(fakes.main.of('sqs').at(-1).accessKeyId, key);
+    const ev = ce('aws.async', { n: 13 });
+    assert.equal((await emit(ref.gw, '/', ev)).status, 202);
+    const call = await waitFor(() => byEvent(fakes.main.of('kinesis'), ev.eventID),
+      { timeoutMs: 10000, what: 'Kinesis to receive the event' });
+    assert.equal(call.accessKeyId, key);
+    assert.equal(call.sessionToken, fakes.main.keys.get(key).token);
+    assert.equal(fetches(), count, 'the credentials endpoint was hit once');
+  }));
+
+  logsCleanTest(ref);
+});
+
+describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
+  const fakes = {};
+  const settings = { ingress: 1, workers: 1, env: {} };
+  before(async () => {
+    fakes.main = await FakeAws.start({});
+    addLambdas(fakes.main);
+    fakes.creds = await FakeCredentials.start(fakes.main);
+    Object.assign(settings.env, ROLE_ONLY_ENV, {
+      EGW_AWS_ENDPOINT: fakes.main.url,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `${fakes.creds.url}/`,
+    });
+  });
+  const ref = useGateway(settings, async (gw) => {
+    await gw.createEventType('http.request');
+    await createFunction(gw, 'lambdaImds', 'awslambda', { arn: 'echo', region: 'us-east-2' });
+    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'lambdaImds', method: 'POST', path: '/lambda' });
+  });
+  after(async () => {
+    for (const f of Object.values(fakes)) await f.close();
+  });
+  const g = (f) => withLogs(() => ref.gw, f);
+
+  test('token, role name, then role credentials with the token; signed with them; fetched once', g(async () => {
+    const res = await ref.gw.events('POST', '/lambda', { body: { imds: 1 } });
+    assert.equal(res.status, 201, res.text);
+    const call = fakes.main.of('lambda').at(-1);
+    assert.equal(call.accessKeyId, fakes.creds.issued[0]);
+    assert.equal(call.sessionToken, fakes.main.keys.get(call.accessKeyId).token);
+    const base = '/latest/meta-data/iam/security-credentials/';
+    assert.deepEqual(fakes.creds.seen.map((r) => `${r.method} ${r.path}`),
+      ['PUT /latest/api/token', `GET ${base}`, `GET ${base}egw-instance-role`]);
+    assert.ok(Number(fakes.creds.seen[0].headers['x-aws-ec2-metadata-token-ttl-seconds']) > 0);
+    for (const r of fakes.creds.seen.slice(1)) {
+      assert.ok(fakes.creds.imdsTokens.has(r.headers['x-aws-ec2-metadata-token']), 'IMDSv2 token sent');
+    }
+    for (let i = 0; i < 3; i++) {
+      const again = await ref.gw.events('POST', '/lambda', { body: { imds: 2 + i } });
+      assert.equal(again.status, 201, again.text);
+      assert.equal(fakes.main.of('lambda').at(-1).accessKeyId, call.accessKeyId);
+    }
+    assert.equal(fakes.creds.seen.length, 3, 'instance metadata was asked once');
   }));
 
   logsCleanTest(ref);

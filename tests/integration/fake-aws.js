@@ -297,4 +297,107 @@ class FakeAws {
   }
 }
 
-module.exports = { FakeAws };
+// A fake of the two places AWS hands out role credentials, on 127.0.0.1:
+// the container credentials endpoint (ECS/EKS agent: GET <containerPath>,
+// with an Authorization header when authToken is set) and the EC2 instance
+// metadata service (IMDSv2: PUT /latest/api/token, then GET
+// /latest/meta-data/iam/security-credentials/[<role>] with the token).
+// Each credential it issues is registered with the FakeAws given, so that
+// fake accepts signatures made with it. `hits` counts requests per path;
+// `failWith` (an HTTP status) makes every credentials request fail.
+class FakeCredentials {
+  constructor(aws) {
+    this.aws = aws;
+    this.containerPath = '/v2/credentials/task-1';
+    this.authToken = null;
+    this.role = 'egw-instance-role';
+    this.lifetimeMs = 6 * 3600 * 1000; // Expiration of the next issued credential
+    this.failWith = 0;
+    this.hits = new Map();
+    this.seen = []; // {method, path, headers} of every request
+    this.issued = []; // access key ids, in issue order
+    this.imdsTokens = new Set();
+    this.server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => this.handle(req, res));
+    });
+  }
+
+  static async start(aws) {
+    const fake = new FakeCredentials(aws);
+    await new Promise((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${fake.server.address().port}`;
+    return fake;
+  }
+
+  close() {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+
+  count(p) {
+    return this.hits.get(p) ?? 0;
+  }
+
+  // A new temporary credential, known to the FakeAws from now on.
+  issue(extra = {}) {
+    const id = `ASIAROLE${String(this.issued.length + 1).padStart(4, '0')}`;
+    const secret = crypto.randomBytes(20).toString('base64');
+    const token = crypto.randomBytes(48).toString('base64');
+    this.aws.keys.set(id, { secret, token });
+    this.issued.push(id);
+    return { AccessKeyId: id, SecretAccessKey: secret, Token: token,
+      Expiration: new Date(Date.now() + this.lifetimeMs).toISOString(), ...extra };
+  }
+
+  answer(res, status, body, type = 'application/json') {
+    res.writeHead(status, { 'Content-Type': type });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  }
+
+  handle(req, res) {
+    const p = new URL(req.url, 'http://fake').pathname;
+    this.hits.set(p, this.count(p) + 1);
+    this.seen.push({ method: req.method, path: p, headers: req.headers });
+    if (this.failWith) {
+      this.answer(res, this.failWith, { message: 'fake credentials endpoint told to fail' });
+      return;
+    }
+    if (p === this.containerPath && req.method === 'GET') {
+      if (this.authToken !== null && req.headers.authorization !== this.authToken) {
+        this.answer(res, 401, { message: 'authorization token missing or wrong' });
+        return;
+      }
+      this.answer(res, 200, this.issue({ RoleArn: 'arn:aws:iam::123456789012:role/task' }));
+      return;
+    }
+    if (p === '/latest/api/token') {
+      const ttl = Number(req.headers['x-aws-ec2-metadata-token-ttl-seconds']);
+      if (req.method !== 'PUT' || !(ttl >= 1 && ttl <= 21600)) {
+        this.answer(res, 400, 'PUT with X-aws-ec2-metadata-token-ttl-seconds 1..21600', 'text/plain');
+        return;
+      }
+      const token = crypto.randomBytes(32).toString('base64');
+      this.imdsTokens.add(token);
+      this.answer(res, 200, token, 'text/plain');
+      return;
+    }
+    const base = '/latest/meta-data/iam/security-credentials/';
+    if (p.startsWith(base) && req.method === 'GET') {
+      // IMDSv2 only: IMDSv1 (no token) is refused as on a hardened instance.
+      if (!this.imdsTokens.has(req.headers['x-aws-ec2-metadata-token'])) {
+        this.answer(res, 401, '', 'text/plain');
+        return;
+      }
+      if (p === base) this.answer(res, 200, `${this.role}\n`, 'text/plain');
+      else if (p === base + this.role) {
+        this.answer(res, 200, this.issue({ Code: 'Success', LastUpdated: new Date().toISOString(),
+          Type: 'AWS-HMAC' }));
+      } else this.answer(res, 404, '', 'text/plain');
+      return;
+    }
+    this.answer(res, 404, { message: `no such path ${req.method} ${p}` });
+  }
+}
+
+module.exports = { FakeAws, FakeCredentials };

@@ -2,7 +2,8 @@
  * (workers/provider_aws_common.c, workers/provider_awslambda.c) and the
  * per-function timeout (workers/provider.c): credentials file parsing and
  * the order credentials are looked up in, endpoints, regions, Lambda ARNs,
- * base64 and the connectors' sync reply. */
+ * base64 and the connectors' sync reply; role credentials (container,
+ * instance metadata): answers, RFC 3339 expiry, freshness, allowed URLs. */
 #include "provider.h"
 #include "provider_aws_common.h"
 #include "provider_awslambda.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -89,9 +91,16 @@ static void s_clear_env(void)
 {
     const char *names[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                            "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "EGW_AWS_ENDPOINT",
-                           "EGW_AWS_SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"};
+                           "EGW_AWS_SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS",
+                           "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                           "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                           "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                           "AWS_EC2_METADATA_SERVICE_ENDPOINT"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unsetenv(names[i]);
+    /* Unit tests never reach out to an instance metadata service. */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 }
 
 static void s_test_credentials_location(void)
@@ -184,8 +193,127 @@ static void s_test_credentials_resolve(void)
     unlink(file);
     CHECK(s_resolve("{}") == -1);
     CHECK(strstr(s_err, "cannot be read") != NULL);
+    CHECK(strncmp(s_err, "no AWS credentials: ", 20) == 0);
+
+    /* 4. Container credentials come next; a URL the SDKs' rule refuses
+     * fails the call before any request, naming the source. */
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds", 1);
+    CHECK(s_resolve("{}") == -1);
+    CHECK(strstr(s_err, "container credentials") != NULL);
+    CHECK(strstr(s_err, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL);
+    /* A control character in the token would split the header. */
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds", 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a\r\nX-Evil: 1", 1);
+    CHECK(s_resolve("{}") == -1);
+    CHECK(strstr(s_err, "control characters") != NULL);
+    unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/egw-token", 1);
+    CHECK(s_resolve("{}") == -1);
+    CHECK(strstr(s_err, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") != NULL);
+    /* Nothing listens on port 1: a clear failure, not a crash. */
+    unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    CHECK(s_resolve("{}") == -1);
+    CHECK(strstr(s_err, "container credentials") != NULL && strstr(s_err, "127.0.0.1:1") != NULL);
+
+    /* 5. Instance metadata, unless disabled; its endpoint must be http(s). */
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ftp://x", 1);
+    CHECK(s_resolve("{}") == -1);
+    CHECK(strstr(s_err, "EC2 instance metadata") != NULL);
     rmdir(dir);
     s_clear_env();
+}
+
+static time_t s_time(const char *text)
+{
+    time_t t = 0;
+    return aws_rfc3339_parse(text, &t) == 0 ? t : (time_t)-1;
+}
+
+static void s_test_role_credentials(void)
+{
+    /* RFC 3339: Z, fractions and offsets; nothing else. */
+    CHECK(s_time("1970-01-01T00:00:00Z") == 0);
+    CHECK(s_time("2026-11-27T06:00:00Z") == 1795759200);
+    CHECK(s_time("2026-11-27T06:00:00.123456Z") == 1795759200);
+    CHECK(s_time("2026-11-27T07:30:00+01:30") == 1795759200);
+    CHECK(s_time("2026-11-27T04:00:00-02:00") == 1795759200);
+    CHECK(s_time("2026-11-27 06:00:00Z") == 1795759200);
+    CHECK(s_time("2026-11-27T06:00:00") == (time_t)-1);
+    CHECK(s_time("2026-13-27T06:00:00Z") == (time_t)-1);
+    CHECK(s_time("2026-11-27T06:00:00Zjunk") == (time_t)-1);
+    CHECK(s_time("2026-11-27T06:00:00.Z") == (time_t)-1);
+    CHECK(s_time("") == (time_t)-1);
+
+    time_t exp = 0;
+    const char *ecs = "{\"AccessKeyId\":\"ASIAROLE\",\"SecretAccessKey\":\"s/ecret\","
+                      "\"Token\":\"tok==\",\"Expiration\":\"2026-11-27T06:00:00Z\","
+                      "\"RoleArn\":\"arn:aws:iam::123456789012:role/x\"}";
+    CHECK(aws_role_creds_parse(ecs, strlen(ecs), "container credentials", &s_creds, &exp, s_err,
+                               sizeof(s_err)) == 0);
+    CHECK(strcmp(s_creds.access_key_id, "ASIAROLE") == 0);
+    CHECK(strcmp(s_creds.secret_access_key, "s/ecret") == 0);
+    CHECK(strcmp(s_creds.session_token, "tok==") == 0);
+    CHECK(strcmp(s_creds.source, "container credentials") == 0);
+    CHECK(exp == 1795759200);
+
+    const char *imds = "{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIA2\","
+                       "\"SecretAccessKey\":\"s2\",\"Token\":\"t2\","
+                       "\"Expiration\":\"2026-11-27T06:00:00Z\"}";
+    CHECK(aws_role_creds_parse(imds, strlen(imds), "EC2 instance metadata", &s_creds, &exp, s_err,
+                               sizeof(s_err)) == 0);
+    CHECK(strcmp(s_creds.access_key_id, "ASIA2") == 0);
+
+    /* Each bad answer is refused with the source in the reason. */
+    const char *bad[] = {
+        "",
+        "not json",
+        "[1]",
+        "{\"AccessKeyId\":\"A\"}",
+        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"\"}",
+        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":\"tomorrow\"}",
+        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Expiration\":5}",
+        "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"denied\","
+        "\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\"}",
+        "{\"AccessKeyId\":\"A B\",\"SecretAccessKey\":\"s\"}",
+        "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"Token\":\"t\\r\\nX: y\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s_err[0] = '\0';
+        exp = 42;
+        CHECK(aws_role_creds_parse(bad[i], strlen(bad[i]), "container credentials", &s_creds,
+                                   &exp, s_err, sizeof(s_err)) == -1);
+        CHECK(strstr(s_err, "container credentials") != NULL);
+        CHECK(exp == 0);
+    }
+    CHECK(strstr(s_err, "token") != NULL);
+    /* No Expiration: usable, but expires 0, so never cached. */
+    const char *forever = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\"}";
+    CHECK(aws_role_creds_parse(forever, strlen(forever), "container credentials", &s_creds, &exp,
+                               s_err, sizeof(s_err)) == 0);
+    CHECK(exp == 0);
+    CHECK(!aws_role_creds_fresh(0, 1000));
+
+    /* Fresh until 5 minutes before Expiration. */
+    CHECK(aws_role_creds_fresh(10000, 10000 - 301));
+    CHECK(!aws_role_creds_fresh(10000, 10000 - 300));
+    CHECK(!aws_role_creds_fresh(10000, 10000 - 60));
+    CHECK(!aws_role_creds_fresh(10000, 20000));
+
+    /* The SDKs' rule for AWS_CONTAINER_CREDENTIALS_FULL_URI. */
+    CHECK(aws_container_url_allowed("https://creds.example.com/v1"));
+    CHECK(aws_container_url_allowed("http://127.0.0.1:8080/creds"));
+    CHECK(aws_container_url_allowed("http://127.9.8.7/creds"));
+    CHECK(aws_container_url_allowed("http://[::1]:9/creds"));
+    CHECK(aws_container_url_allowed("http://169.254.170.2/v2/credentials/x"));
+    CHECK(aws_container_url_allowed("http://169.254.170.23/v1/credentials"));
+    CHECK(!aws_container_url_allowed("http://169.254.170.3/"));
+    CHECK(!aws_container_url_allowed("http://10.0.0.1/creds"));
+    CHECK(!aws_container_url_allowed("http://example.com/creds"));
+    CHECK(!aws_container_url_allowed("http://128.0.0.1/"));
+    CHECK(!aws_container_url_allowed("ftp://127.0.0.1/"));
+    CHECK(!aws_container_url_allowed("not a url"));
 }
 
 static void s_test_region_and_endpoint(void)
@@ -373,6 +501,7 @@ int main(void)
     s_test_credentials_parse();
     s_test_credentials_location();
     s_test_credentials_resolve();
+    s_test_role_credentials();
     s_test_region_and_endpoint();
     s_test_lambda_arn();
     s_test_base64_and_reply();
