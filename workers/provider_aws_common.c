@@ -14,6 +14,7 @@
 #include "provider_aws_common.h"
 
 #include "egw/base64.h"
+#include "egw/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -224,10 +225,20 @@ static char *s_read_file(const char *path)
 /* Lifetime asked of an IMDSv2 session token; we fetch a new one per fetch. */
 #define AWS_IMDS_TOKEN_TTL "21600"
 
+/* A fetch that failed only after this long (an endpoint that does not
+ * answer: no metadata service on this host, a dropped route) is not tried
+ * again for AWS_ROLE_QUIET_MS. Each fetch blocks the worker's loop, so
+ * retrying it on every call would stall every other call of the worker;
+ * fast failures (an HTTP error, a refused connection) are retried at once. */
+#define AWS_ROLE_SLOW_FAIL_MS 500
+#define AWS_ROLE_QUIET_MS 30000
+
 struct aws_creds_cache_s {
     bool valid;
     time_t expires;
     aws_creds_t creds;
+    int64_t quiet_until_ms; /* clock_mono_ms(); 0 = no slow failure pending */
+    char quiet_why[768];    /* the slow failure, repeated to the calls meanwhile */
 };
 
 /* Set once by workers/main.c (see the header); read by the worker thread. */
@@ -648,12 +659,25 @@ static int s_role_creds(aws_creds_t *creds, const char *why_none, char *err, siz
         *creds = s_cache->creds;
         return 0;
     }
+    int64_t started = clock_mono_ms();
+    if (s_cache && started < s_cache->quiet_until_ms) {
+        snprintf(err, errlen, "no AWS credentials: %s (not asked again for %lld s); %s",
+                 s_cache->quiet_why, (long long)(s_cache->quiet_until_ms - started + 999) / 1000,
+                 why_none);
+        return -1;
+    }
     time_t expires = 0;
     char why[768];
     int rc = container ? s_container_creds(creds, &expires, why, sizeof(why))
                        : s_imds_creds(creds, &expires, why, sizeof(why));
     if (rc != 0) {
-        /* Not cached: the next call tries again. */
+        /* Not cached as credentials: the next call tries again, at once
+         * after a fast failure, after AWS_ROLE_QUIET_MS after a slow one. */
+        int64_t ended = clock_mono_ms();
+        if (s_cache && ended - started >= AWS_ROLE_SLOW_FAIL_MS) {
+            s_cache->quiet_until_ms = ended + AWS_ROLE_QUIET_MS;
+            snprintf(s_cache->quiet_why, sizeof(s_cache->quiet_why), "%s", why);
+        }
         snprintf(err, errlen, "no AWS credentials: %s; %s", why, why_none);
         return -1;
     }

@@ -732,3 +732,45 @@ describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
 
   logsCleanTest(ref);
 });
+
+describe('role credentials from an endpoint that never answers', () => {
+  const fakes = {};
+  const settings = { ingress: 1, workers: 1, env: {} };
+  before(async () => {
+    fakes.main = await FakeAws.start({});
+    addLambdas(fakes.main);
+    fakes.creds = await FakeCredentials.start(fakes.main);
+    fakes.creds.silent = true;
+    Object.assign(settings.env, ROLE_ONLY_ENV, {
+      EGW_AWS_ENDPOINT: fakes.main.url,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `${fakes.creds.url}/`,
+    });
+  });
+  const ref = useGateway(settings, async (gw) => {
+    await gw.createEventType('http.request');
+    await createFunction(gw, 'lambdaSilent', 'awslambda', { arn: 'echo', region: 'us-east-2' });
+    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'lambdaSilent', method: 'POST', path: '/lambda' });
+  });
+  after(async () => {
+    for (const f of Object.values(fakes)) await f.close();
+  });
+  const g = (f) => withLogs(() => ref.gw, f);
+
+  test('a fetch that timed out is not tried again by the next calls (each would block the worker)', g(async () => {
+    const first = await ref.gw.events('POST', '/lambda', { body: { n: 1 } });
+    assert.equal(first.status, 500, first.text);
+    assert.equal(fakes.creds.seen.length, 1, 'the token PUT was sent once');
+    await waitFor(() => logsMatch(ref.gw, /AWS EC2 instance metadata: PUT \S+ failed: Timeout was reached/),
+      { what: 'the timed-out fetch in the worker log' });
+    for (let i = 0; i < 3; i++) {
+      const next = await ref.gw.events('POST', '/lambda', { body: { n: 2 + i } });
+      assert.equal(next.status, 500, next.text);
+    }
+    assert.equal(fakes.creds.seen.length, 1, 'the silent endpoint was not asked again');
+    await waitFor(() => logsMatch(ref.gw, /not asked again for \d+ s/),
+      { what: 'the later calls failing at once, saying why' });
+    assert.equal(fakes.main.of('lambda').length, 0, 'nothing was sent to AWS without credentials');
+  }));
+
+  logsCleanTest(ref);
+});

@@ -313,6 +313,7 @@ class FakeCredentials {
     this.role = 'egw-instance-role';
     this.lifetimeMs = 6 * 3600 * 1000; // Expiration of the next issued credential
     this.failWith = 0;
+    this.silent = false; // true: take requests and never answer (an unreachable service)
     this.hits = new Map();
     this.seen = []; // {method, path, headers} of every request
     this.issued = []; // access key ids, in issue order
@@ -359,6 +360,7 @@ class FakeCredentials {
     const p = new URL(req.url, 'http://fake').pathname;
     this.hits.set(p, this.count(p) + 1);
     this.seen.push({ method: req.method, path: p, headers: req.headers });
+    if (this.silent) return; // close() ends the connection
     if (this.failWith) {
       this.answer(res, this.failWith, { message: 'fake credentials endpoint told to fail' });
       return;
