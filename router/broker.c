@@ -173,6 +173,18 @@ static void s_policy_free(void **item)
 
 /* Reads the subscriptions that override the default retry policy. Called
  * after each route table build; on failure the previous map stays. */
+/* The policy of a subscription row's retry columns, or NULL when memory
+ * runs out. Values the API would refuse (hand-written rows) mean "default". */
+static s_policy_t *s_policy_new(sqlite3_int64 attempts, sqlite3_int64 age)
+{
+    s_policy_t *p = calloc(1, sizeof *p);
+    if (p) {
+        p->max_attempts = attempts > 0 && attempts <= UINT32_MAX ? (uint32_t)attempts : 0;
+        p->max_age_s = age > 0 && age <= UINT32_MAX ? (uint32_t)age : 0;
+    }
+    return p;
+}
+
 static void s_policies_load(broker_t *self)
 {
     sqlite3_stmt *st = NULL;
@@ -193,16 +205,13 @@ static void s_policies_load(broker_t *self)
         sqlite3_int64 attempts = sqlite3_column_int64(st, 2), age = sqlite3_column_int64(st, 3);
         if (!space || !sub)
             continue;
-        s_policy_t *p = calloc(1, sizeof *p);
+        s_policy_t *p = s_policy_new(attempts, age);
         char *key = zsys_sprintf("%s\x1f%s", space, sub);
         if (!p || !key) {
             free(p);
             zstr_free(&key);
             goto fail;
         }
-        /* Values the API would refuse (hand-written rows) mean "default". */
-        p->max_attempts = attempts > 0 && attempts <= UINT32_MAX ? (uint32_t)attempts : 0;
-        p->max_age_s = age > 0 && age <= UINT32_MAX ? (uint32_t)age : 0;
         zhashx_update(map, key, p);
         zstr_free(&key);
     }
@@ -291,13 +300,9 @@ static void s_policy_refresh(void *arg, const char *space, const char *id)
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        sqlite3_int64 attempts = sqlite3_column_int64(st, 0), age = sqlite3_column_int64(st, 1);
-        s_policy_t *p = calloc(1, sizeof *p);
+        s_policy_t *p = s_policy_new(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
         if (!p)
             goto fail;
-        /* Values the API would refuse (hand-written rows) mean "default". */
-        p->max_attempts = attempts > 0 && attempts <= UINT32_MAX ? (uint32_t)attempts : 0;
-        p->max_age_s = age > 0 && age <= UINT32_MAX ? (uint32_t)age : 0;
         zhashx_update(self->policies, key, p);
     } else if (rc != SQLITE_DONE) {
         goto fail;

@@ -687,13 +687,17 @@ describe('role credentials from the container endpoint (ECS/EKS)', () => {
   logsCleanTest(ref);
 });
 
-describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
+// A gateway whose only AWS credentials come from EC2 instance metadata served
+// by a FakeCredentials (silent: one that never answers), with one sync
+// awslambda function, functionId, on POST /lambda.
+function useImdsGateway(functionId, { silent = false } = {}) {
   const fakes = {};
   const settings = { ingress: 1, workers: 1, env: {} };
   before(async () => {
     fakes.main = await FakeAws.start({});
     addLambdas(fakes.main);
     fakes.creds = await FakeCredentials.start(fakes.main);
+    fakes.creds.silent = silent;
     Object.assign(settings.env, ROLE_ONLY_ENV, {
       EGW_AWS_ENDPOINT: fakes.main.url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: `${fakes.creds.url}/`,
@@ -701,13 +705,17 @@ describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
   });
   const ref = useGateway(settings, async (gw) => {
     await gw.createEventType('http.request');
-    await createFunction(gw, 'lambdaImds', 'awslambda', { arn: 'echo', region: 'us-east-2' });
-    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'lambdaImds', method: 'POST', path: '/lambda' });
+    await createFunction(gw, functionId, 'awslambda', { arn: 'echo', region: 'us-east-2' });
+    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId, method: 'POST', path: '/lambda' });
   });
   after(async () => {
     for (const f of Object.values(fakes)) await f.close();
   });
-  const g = (f) => withLogs(() => ref.gw, f);
+  return { fakes, ref, g: (f) => withLogs(() => ref.gw, f) };
+}
+
+describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
+  const { fakes, ref, g } = useImdsGateway('lambdaImds');
 
   test('token, role name, then role credentials with the token; signed with them; fetched once', g(async () => {
     const res = await ref.gw.events('POST', '/lambda', { body: { imds: 1 } });
@@ -734,27 +742,7 @@ describe('role credentials from EC2 instance metadata (IMDSv2)', () => {
 });
 
 describe('role credentials from an endpoint that never answers', () => {
-  const fakes = {};
-  const settings = { ingress: 1, workers: 1, env: {} };
-  before(async () => {
-    fakes.main = await FakeAws.start({});
-    addLambdas(fakes.main);
-    fakes.creds = await FakeCredentials.start(fakes.main);
-    fakes.creds.silent = true;
-    Object.assign(settings.env, ROLE_ONLY_ENV, {
-      EGW_AWS_ENDPOINT: fakes.main.url,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: `${fakes.creds.url}/`,
-    });
-  });
-  const ref = useGateway(settings, async (gw) => {
-    await gw.createEventType('http.request');
-    await createFunction(gw, 'lambdaSilent', 'awslambda', { arn: 'echo', region: 'us-east-2' });
-    await gw.subscribe({ type: 'sync', eventType: 'http.request', functionId: 'lambdaSilent', method: 'POST', path: '/lambda' });
-  });
-  after(async () => {
-    for (const f of Object.values(fakes)) await f.close();
-  });
-  const g = (f) => withLogs(() => ref.gw, f);
+  const { fakes, ref, g } = useImdsGateway('lambdaSilent', { silent: true });
 
   test('a fetch that timed out is not tried again by the next calls (each would block the worker)', g(async () => {
     const first = await ref.gw.events('POST', '/lambda', { body: { n: 1 } });

@@ -44,10 +44,26 @@ function decodeBase64(text) {
   return Buffer.from(text, 'base64');
 }
 
-class FakeAws {
+// What both fakes share: an HTTP server (this.server, made by the subclass)
+// on a free 127.0.0.1 port, whose base URL is this.url once listening.
+class FakeServer {
+  async listen() {
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${this.server.address().port}`;
+    return this;
+  }
+
+  close() {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+class FakeAws extends FakeServer {
   // keys: {accessKeyId: {secret, token}}; a key with a token is a temporary
   // credential that is only valid together with that X-Amz-Security-Token.
   constructor(keys) {
+    super();
     this.keys = new Map(Object.entries(keys));
     this.requests = [];
     this.rejected = [];
@@ -68,16 +84,8 @@ class FakeAws {
     });
   }
 
-  static async start(keys) {
-    const fake = new FakeAws(keys);
-    await new Promise((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${fake.server.address().port}`;
-    return fake;
-  }
-
-  close() {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(resolve));
+  static start(keys) {
+    return new FakeAws(keys).listen();
   }
 
   // The requests accepted so far for one service ('lambda', 'sqs', ...).
@@ -305,8 +313,9 @@ class FakeAws {
 // Each credential it issues is registered with the FakeAws given, so that
 // fake accepts signatures made with it. `hits` counts requests per path;
 // `failWith` (an HTTP status) makes every credentials request fail.
-class FakeCredentials {
+class FakeCredentials extends FakeServer {
   constructor(aws) {
+    super();
     this.aws = aws;
     this.containerPath = '/v2/credentials/task-1';
     this.authToken = null;
@@ -324,16 +333,8 @@ class FakeCredentials {
     });
   }
 
-  static async start(aws) {
-    const fake = new FakeCredentials(aws);
-    await new Promise((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${fake.server.address().port}`;
-    return fake;
-  }
-
-  close() {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(resolve));
+  static start(aws) {
+    return new FakeCredentials(aws).listen();
   }
 
   count(p) {
